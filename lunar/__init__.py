@@ -1,0 +1,28 @@
+"""lunar: the course's Deep Q-Learning Lunar Lander lab, in Keras 3 and Gymnasium 1.x.
+
+The course's public names are here: ``compute_loss``, ``DQNAgent.agent_learn``,
+``update_target_network``; ``utils.py`` at the repository root holds the course's
+helper functions over this package. Names load lazily, so importing a submodule
+that needs no TensorFlow does not start it.
+"""
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "DQNAgent": "lunar.agent", "update_target_network": "lunar.agent",
+    "DQNConfig": "lunar.config", "UserError": "lunar.errors",
+    "compute_loss": "lunar.losses", "q_learning_loss": "lunar.losses",
+    "build_q_network": "lunar.networks", "create_networks": "lunar.networks",
+    "ReplayMemory": "lunar.replay", "experience": "lunar.replay",
+    "TrainResult": "lunar.training", "train": "lunar.training",
+    "evaluate": "lunar.evaluation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'lunar' has no attribute {name!r}")

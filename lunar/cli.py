@@ -1,0 +1,257 @@
+"""Command-line front ends: ``python train.py`` (``lunar-train``) and ``python evaluate.py``
+(``lunar-evaluate``). They parse arguments and call the package; bad input is one line
+on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Sequence
+
+from lunar.config import DQNConfig, field_docs, load_toml
+from lunar.errors import UserError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+# CLI names of the config fields that read better under another name.
+FLAG_NAMES = {"env_id": "env", "num_episodes": "episodes", "alpha": "alpha"}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports bad input on one line (no usage dump) with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def train_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="train.py",
+        description="Train a Deep Q-Network (the course's Lunar Lander lab) until the 100-episode "
+                    "average reaches the target score. Writes the model, history CSV, learning curve "
+                    "and checkpoints to --output-dir.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--config", metavar="FILE", type=Path,
+                        help="TOML file of hyperparameters (e.g. configs/fast.toml); flags override it")
+    parser.add_argument("--output-dir", type=Path, default=Path("models"), help="where outputs go")
+    parser.add_argument("--resume", nargs="?", const=True, default=None, metavar="DIR",
+                        help="continue from the newest valid checkpoint of the run in DIR "
+                             "(default: --output-dir)")
+    parser.add_argument("--force", action="store_true",
+                        help="resume even if the hyperparameters differ from the checkpoint's")
+    parser.add_argument("--checkpoint-every", type=int, default=50, metavar="N",
+                        help="write a checkpoint every N episodes (and on Ctrl-C / SIGTERM)")
+    parser.add_argument("--quiet", action="store_true", help="print only the final summary")
+    parser.add_argument("--tensorboard", type=Path, metavar="DIR", default=None,
+                        help="write TensorBoard scalars (return, average, epsilon, loss, mean Q) to DIR")
+    docs = field_docs()
+    group = parser.add_argument_group("hyperparameters (defaults: the course's)")
+    for f in fields(DQNConfig):
+        flag = "--" + FLAG_NAMES.get(f.name, f.name).replace("_", "-")
+        kind = {"bool": _bool, "int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
+                                                                        else f.type.__name__]
+        group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper(),
+                           help=f"{docs.get(f.name, '')} (default: {f.default!r})")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace, base: dict[str, Any] | None = None) -> DQNConfig:
+    """Defaults <- ``base`` (a checkpoint's) <- ``--config`` file <- explicit flags."""
+    values: dict[str, Any] = dict(base or {})
+    if args.config is not None:
+        values.update(load_toml(args.config))
+    for f in fields(DQNConfig):
+        value = getattr(args, f.name)
+        if value is not None:
+            values[f.name] = value
+    try:
+        return DQNConfig(**values)
+    except TypeError as error:
+        raise UserError(f"bad configuration: {error}") from None
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """``python train.py``: parse, train, summarise."""
+    _quiet_tensorflow()
+    args = train_parser().parse_args(argv)
+    try:
+        return _train(args)
+    except UserError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _train(args: argparse.Namespace) -> int:
+    from lunar import checkpoint as ckpt
+    from lunar.reporting import ConsoleReporter
+    from lunar.training import NumericalError, output_paths, train
+
+    output_dir = args.output_dir
+    base = None
+    if args.resume is not None:
+        if args.resume is not True:
+            output_dir = Path(args.resume)
+        # Resume with the run's own hyperparameters unless flags or a file say otherwise.
+        found = None
+        for env_guess in _checkpoint_dirs(output_dir):
+            found = ckpt.latest_valid(env_guess)
+            if found is not None:
+                break
+        if found is None:
+            raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}")
+        base = dict(found.manifest["config"])
+    config = resolve_config(args, base)
+    if args.tensorboard is not None:
+        from lunar.tensorboard import TensorBoardReporter
+        reporter: Any = TensorBoardReporter(args.tensorboard, ConsoleReporter(quiet=args.quiet))
+    else:
+        reporter = ConsoleReporter(quiet=args.quiet)
+    if not args.quiet:
+        print(f"{config.env_id}: seed {config.seed}, TensorFlow on {_device_name()}", flush=True)
+    try:
+        result = train(config, output_dir, resume=args.resume is not None, force=args.force,
+                       checkpoint_every=args.checkpoint_every, reporter=reporter)
+    except NumericalError as error:
+        reporter.stop()
+        print(f"train.py: numerical fault: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        reporter.stop()
+        print("train.py: stopped at once by a second interrupt; the last periodic checkpoint in "
+              f"{output_paths(output_dir, config.env_id)['checkpoints']} is intact. Resume with: "
+              f"python train.py --resume {output_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    summary = (f"{result.status}: {result.episodes} episodes, {result.total_steps:,} steps, "
+               f"{result.wall_seconds:.1f} s ({result.total_steps / max(result.wall_seconds, 1e-9):,.0f} steps/s)")
+    if result.status == "solved":
+        print(f"\nEnvironment solved in {result.episodes} episodes! {summary}")
+    else:
+        print(f"\n{summary}")
+    for name, path in result.paths.items():
+        print(f"  {name:<10} {path}")
+    if result.status == "interrupted":
+        print(f"Interrupted; checkpoint saved. Resume with: python train.py --resume {output_dir}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _checkpoint_dirs(output_dir: Path) -> list[Path]:
+    return [output_dir / "checkpoints"]
+
+
+def _device_name() -> str:
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    return ", ".join(g.name for g in gpus) + " (GPU)" if gpus else "CPU"
+
+
+def evaluate_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="evaluate.py",
+        description="Score a trained Q-network greedily on fixed environment seeds (episode i uses "
+                    "reset(seed=SEED+i)) and render the first episodes to a video.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", type=Path, default=Path("models/lunar_lander_model.h5"),
+                        help="Keras model file (.h5 or .keras)")
+    parser.add_argument("--env", default="LunarLander-v3", help="Gymnasium id (Box observations, Discrete actions)")
+    parser.add_argument("--episodes", type=int, default=5, help="episodes to score")
+    parser.add_argument("--seed", type=int, default=0, help="environment seed of the first episode")
+    parser.add_argument("--video", type=Path, default=Path("videos/lunar_lander.mp4"),
+                        help="video file (.mp4 or .gif) of the first --video-episodes episodes")
+    parser.add_argument("--video-episodes", type=int, default=3, help="episodes recorded back to back")
+    parser.add_argument("--fps", type=int, default=30, help="video frames per second")
+    parser.add_argument("--no-video", action="store_true", help="score only, render nothing")
+    parser.add_argument("--csv", type=Path, default=None, metavar="PATH", help="write per-episode rows here")
+    return parser
+
+
+def evaluate_main(argv: Sequence[str] | None = None) -> int:
+    """``python evaluate.py``: load, score, render."""
+    _quiet_tensorflow()
+    args = evaluate_parser().parse_args(argv)
+    try:
+        return _evaluate(args)
+    except UserError as error:
+        print(f"evaluate.py: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from lunar.atomic import check_writable, write_text
+    from lunar.envs import make_env
+    from lunar.evaluation import check_model_fits, evaluate_policy, load_q_network
+    from lunar.video import check_video_path, episode_frames, greedy_policy, write_frames
+
+    if args.episodes <= 0:
+        raise UserError(f"--episodes must be positive, got {args.episodes}")
+    if args.fps <= 0:
+        raise UserError(f"--fps must be positive, got {args.fps}")
+    if args.video_episodes <= 0:
+        raise UserError(f"--video-episodes must be positive, got {args.video_episodes}")
+    video = None if args.no_video else check_video_path(args.video)
+    for target in (video, args.csv):
+        if target is not None:
+            check_writable(target.parent)
+    model = load_q_network(args.model)
+    env = make_env(args.env)
+    check_model_fits(model, env, args.env)
+
+    score = evaluate_policy(model, env, episodes=args.episodes, seed=args.seed)
+    env.close()
+    _print_score(score, args)
+    if args.csv is not None:
+        write_text(args.csv, score.episodes.to_csv(index=False))
+        print(f"per-episode rows: {args.csv}")
+    if video is not None:
+        render_env = make_env(args.env, render_mode="rgb_array")
+        policy = greedy_policy(model)
+        count = min(args.video_episodes, args.episodes)
+
+        def frames():
+            for i in range(count):
+                yield from episode_frames(
+                    render_env, policy, seed=args.seed + i,
+                    caption=lambda step, total, i=i: f"episode {i + 1} (seed {args.seed + i})  "
+                                                     f"step {step}  return {total:7.1f}")
+
+        n = write_frames(video, frames(), fps=args.fps)
+        render_env.close()
+        print(f"video: {video} ({count} episodes, {n} frames)")
+    return 0
+
+
+def _print_score(score: Any, args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    frame = score.episodes
+    if len(frame) <= 20:
+        table = Table(title=f"{args.model} on {args.env}")
+        for column in ("episode", "seed", "return", "steps", "outcome"):
+            table.add_column(column, justify="left" if column == "outcome" else "right")
+        for row in frame.itertuples(index=False):
+            table.add_row(str(row.episode), str(row.seed), f"{row._2:.1f}", str(row.steps), row.outcome)
+        console.print(table)
+    s = score.summary()
+    outcomes = ", ".join(f"{k} {v}" for k, v in frame["outcome"].value_counts().items())
+    console.print(f"{s['episodes']} episodes (seeds {args.seed}..{args.seed + s['episodes'] - 1}): "
+                  f"mean {s['mean']:.1f}, std {s['std']:.1f}, min {s['min']:.1f}, median {s['median']:.1f}, "
+                  f"at or above 200: {100 * s['share_at_or_above']:.0f}%  [{outcomes}]", soft_wrap=True)

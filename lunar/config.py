@@ -1,0 +1,173 @@
+"""Every hyperparameter of the Deep Q-Network in one dataclass.
+
+The defaults are the course lab's ("Deep Q-Learning: Lunar Lander"). The options
+below the course block (Huber loss, Double DQN, gradient clipping, several
+gradient steps per update, a step-based epsilon schedule) are off by default and
+switched on by the ``configs/fast.toml`` preset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from lunar.errors import UserError
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """Hyperparameters of a training run (course defaults)."""
+
+    env_id: str = "LunarLander-v3"
+    """Gymnasium environment id: a flat Box observation and Discrete actions."""
+    seed: int = 0
+    """Seeds the network initialisation, the environment and the agent's random draws."""
+
+    # --- the course's hyperparameters -------------------------------------
+    memory_size: int = 100_000
+    """MEMORY_SIZE: capacity of the replay memory (transitions)."""
+    gamma: float = 0.995
+    """GAMMA: discount factor."""
+    alpha: float = 1e-3
+    """ALPHA: learning rate of Adam."""
+    num_steps_for_update: int = 4
+    """NUM_STEPS_FOR_UPDATE: learn every this many environment steps."""
+    minibatch_size: int = 64
+    """MINIBATCH_SIZE: transitions per gradient step."""
+    tau: float = 1e-3
+    """TAU: soft-update rate, theta_target <- tau * theta + (1 - tau) * theta_target."""
+    e_decay: float = 0.995
+    """E_DECAY: epsilon <- max(E_MIN, E_DECAY * epsilon) after every episode."""
+    e_min: float = 0.01
+    """E_MIN: floor of epsilon."""
+    epsilon_start: float = 1.0
+    """Initial epsilon of the epsilon-greedy policy."""
+    num_episodes: int = 2000
+    """Episode cap of a run."""
+    max_num_timesteps: int = 1000
+    """Step cap of an episode (a truncation: the target still bootstraps)."""
+    num_p_av: int = 100
+    """Episodes in the moving average that decides when the task is solved."""
+    target_score: float = 200.0
+    """The run stops once the moving average reaches this score."""
+    hidden_units: int = 64
+    """Width of both hidden layers of the Q-network."""
+
+    # --- options of the same algorithm, off in the course preset ----------
+    loss: str = "mse"
+    """'mse' (course) or 'huber' (smooth L1, delta 1)."""
+    double_dqn: bool = False
+    """Double DQN: the online network picks a', the target network rates it."""
+    grad_clip_norm: float = 0.0
+    """Clip the global gradient norm to this value; 0 disables clipping."""
+    gradient_steps: int = 1
+    """Gradient steps (each on a fresh mini-batch) per update."""
+    epsilon_decay_steps: int = 0
+    """If > 0, epsilon falls linearly from epsilon_start to e_min over this many
+    environment steps instead of the course's per-episode multiplicative decay."""
+    learning_starts: int = 0
+    """Do not learn before the memory holds this many transitions (the course
+    starts as soon as it holds more than one mini-batch)."""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> "DQNConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def field_docs() -> dict[str, str]:
+    """The docstring under each field, for ``--help``."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(DQNConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, following in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr):
+            value = getattr(following, "value", None)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                docs[node.target.id] = " ".join(value.value.split())  # type: ignore[attr-defined]
+    return docs
+
+
+def validate(config: DQNConfig) -> None:
+    """Raise UserError naming the first hyperparameter out of range."""
+    c = config
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise UserError(message)
+
+    for name in ("memory_size", "num_steps_for_update", "minibatch_size", "num_episodes",
+                 "max_num_timesteps", "num_p_av", "hidden_units", "gradient_steps"):
+        value = getattr(c, name)
+        need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
+             f"{name} must be a positive integer, got {value!r}")
+    for name in ("epsilon_decay_steps", "learning_starts"):
+        value = getattr(c, name)
+        need(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
+    for name in ("gamma", "alpha", "tau", "e_decay", "e_min", "epsilon_start", "target_score",
+                 "grad_clip_norm"):
+        value = getattr(c, name)
+        need(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+             f"{name} must be a finite number, got {value!r}")
+    need(0.0 <= c.gamma <= 1.0, f"gamma must be in [0, 1], got {c.gamma}")
+    need(0.0 < c.tau <= 1.0, f"tau must be in (0, 1], got {c.tau}")
+    need(c.alpha > 0.0, f"alpha (learning rate) must be > 0, got {c.alpha}")
+    need(0.0 < c.e_decay <= 1.0, f"e_decay must be in (0, 1], got {c.e_decay}")
+    need(0.0 <= c.e_min <= 1.0, f"e_min must be in [0, 1], got {c.e_min}")
+    need(0.0 <= c.epsilon_start <= 1.0, f"epsilon_start must be in [0, 1], got {c.epsilon_start}")
+    need(c.grad_clip_norm >= 0.0, f"grad_clip_norm must be >= 0, got {c.grad_clip_norm}")
+    need(c.minibatch_size <= c.memory_size,
+         f"minibatch_size ({c.minibatch_size}) is larger than memory_size ({c.memory_size})")
+    need(c.loss in ("mse", "huber"), f"loss must be 'mse' or 'huber', got {c.loss!r}")
+    need(isinstance(c.env_id, str) and c.env_id != "", "env_id must be a Gymnasium id")
+    need(isinstance(c.seed, int) and c.seed >= 0, f"seed must be an integer >= 0, got {c.seed!r}")
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read hyperparameters from a TOML file (a flat table of DQNConfig fields)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"config file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"config file {path} is not valid TOML: {error}") from None
+    known = {f.name for f in fields(DQNConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UserError(f"config file {path}: unknown keys {', '.join(unknown)}")
+    return data
+
+
+def to_toml(config: DQNConfig) -> str:
+    """The configuration as TOML text that ``load_toml`` reads back."""
+    lines = []
+    for key, value in config.to_dict().items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str):
+            text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        else:
+            text = repr(value)
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def differences(saved: dict[str, Any], current: DQNConfig) -> list[str]:
+    """Fields whose value differs between a saved configuration and ``current``."""
+    out = []
+    for key, value in current.to_dict().items():
+        if key in saved and saved[key] != value:
+            out.append(f"{key}: {saved[key]!r} -> {value!r}")
+    return out

@@ -1,0 +1,56 @@
+"""Making and checking Gymnasium environments for the DQN."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from lunar.errors import UserError
+
+
+def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
+    """``gym.make(env_id)``, refused with a UserError unless it has a flat Box
+    observation and Discrete actions (what a Q-network with one output per action needs)."""
+    try:
+        env = gym.make(env_id, render_mode=render_mode)
+    except gym.error.Error as error:
+        raise UserError(f"unknown or unavailable Gymnasium environment {env_id!r}: {error}") from None
+    except ImportError as error:
+        raise UserError(f"environment {env_id!r} needs a package that is not installed: {error}") from None
+    check_spaces(env, env_id)
+    return env
+
+
+def check_spaces(env: gym.Env, env_id: str) -> None:
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        env.close()
+        raise UserError(f"environment {env_id!r} has {type(env.action_space).__name__} actions; "
+                        "a DQN needs Discrete actions")
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        env.close()
+        raise UserError(f"environment {env_id!r} has observation space {space}; "
+                        "a DQN here needs a flat (1-D) Box")
+
+
+def space_sizes(env: gym.Env) -> tuple[int, int]:
+    """``(state_size, num_actions)``."""
+    return int(np.prod(env.observation_space.shape)), int(env.action_space.n)
+
+
+def get_rng_state(env: gym.Env) -> dict:
+    """The environment's random-generator state (JSON-serialisable)."""
+    return env.unwrapped.np_random.bit_generator.state
+
+
+def set_rng_state(env: gym.Env, state: dict) -> None:
+    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    generator.bit_generator.state = state
+    env.unwrapped.np_random = generator
+
+
+def model_stem(env_id: str) -> str:
+    """File stem for a run's outputs: ``lunar_lander`` for LunarLander, else the id in snake case."""
+    if env_id.startswith("LunarLander"):
+        return "lunar_lander"
+    return "".join(c.lower() if c.isalnum() else "_" for c in env_id).strip("_")

@@ -1,0 +1,128 @@
+"""Scoring a trained Q-network with a fixed protocol.
+
+Protocol: episode ``i`` (0-based) is played greedily (epsilon 0) from
+``env.reset(seed=seed + i)``; the default ``seed`` is 0, so the official score of a
+model is the mean return over seeds ``0..99``. Same model, same seeds, same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lunar.errors import UserError
+
+DEFAULT_MODEL = Path("models/lunar_lander_model.h5")
+SOLVED_SCORE = 200.0
+
+
+@dataclass
+class Score:
+    """Summary of an evaluation."""
+
+    episodes: pd.DataFrame
+
+    @property
+    def returns(self) -> np.ndarray:
+        return self.episodes["return"].to_numpy()
+
+    def summary(self, threshold: float = SOLVED_SCORE) -> dict[str, float]:
+        r = self.returns
+        return {"episodes": len(r), "mean": float(r.mean()), "std": float(r.std()), "min": float(r.min()),
+                "median": float(np.median(r)), "max": float(r.max()),
+                "share_at_or_above": float((r >= threshold).mean())}
+
+
+def load_q_network(path: str | Path) -> Any:
+    """Load a Keras model in safe mode (a ``Lambda`` layer or other stored code is refused).
+
+    Every failure is a UserError with one clear line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"model file {path} does not exist; train one with `python train.py` "
+                        "(or pass --model PATH)")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a Keras model file")
+    if path.suffix.lower() not in (".h5", ".hdf5", ".keras"):
+        raise UserError(f"{path} is not a Keras model file (.h5 or .keras)")
+    import keras
+
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except ValueError as error:
+        text = str(error)
+        if "safe_mode" in text or "arbitrary code" in text:
+            raise UserError(f"{path} carries code (e.g. a Lambda layer) and was refused; "
+                            "only plain layer models are loaded") from None
+        raise UserError(f"{path} is not a readable Keras model: {text.splitlines()[0][:200]}") from None
+    except Exception as error:  # h5py/zip/OS errors on a truncated or foreign file
+        first = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise UserError(f"{path} is not a readable Keras model (truncated or another format?): {first}") from None
+    return model
+
+
+def check_model_fits(model: Any, env: Any, env_id: str) -> None:
+    """UserError naming both shapes unless the model maps observations to one Q per action."""
+    obs_shape = tuple(env.observation_space.shape)
+    n_actions = int(env.action_space.n)
+    try:
+        in_shape = tuple(model.input_shape[1:])
+        out_shape = tuple(model.output_shape[1:])
+    except (AttributeError, ValueError):
+        raise UserError("the model has no single input and output; it is not a Q-network") from None
+    if in_shape != obs_shape or out_shape != (n_actions,):
+        raise UserError(f"the model maps {in_shape} -> {out_shape}, but {env_id} needs "
+                        f"{obs_shape} -> ({n_actions},)")
+
+
+def outcome(env: Any, state: np.ndarray, terminated: bool, truncated: bool) -> str:
+    """'landed', 'crashed', 'flew away' or 'timed out' for LunarLander; else 'terminated' / 'truncated'."""
+    base = env.unwrapped
+    if truncated and not terminated:
+        return "timed out"
+    if hasattr(base, "lander") and hasattr(base, "game_over"):
+        if base.game_over:
+            return "crashed"
+        if abs(float(state[0])) >= 1.0:
+            return "flew away"
+        if not base.lander.awake:
+            return "landed"
+    return "terminated" if terminated else "truncated"
+
+
+def evaluate_policy(model: Any, env: Any, episodes: int = 100, seed: int = 0,
+                    max_steps: int = 100_000) -> Score:
+    """Play ``episodes`` greedy episodes with seeds ``seed, seed + 1, ...``."""
+    from lunar.video import greedy_policy
+
+    policy = greedy_policy(model)
+    rows = []
+    for i in range(episodes):
+        state, _ = env.reset(seed=seed + i)
+        total, steps, terminated, truncated = 0.0, 0, False, False
+        while not (terminated or truncated) and steps < max_steps:
+            state, reward, terminated, truncated, _ = env.step(policy(state))
+            total += float(reward)
+            steps += 1
+        rows.append({"episode": i + 1, "seed": seed + i, "return": total, "steps": steps,
+                     "outcome": outcome(env, state, terminated, truncated)})
+    return Score(pd.DataFrame(rows))
+
+
+def evaluate(model: str | Path | Any = DEFAULT_MODEL, env: str = "LunarLander-v3", episodes: int = 100,
+             seed: int = 0) -> Score:
+    """Score a model (a path or a loaded Keras model) with the fixed-seed protocol."""
+    from lunar.envs import make_env
+
+    q_network = load_q_network(model) if isinstance(model, (str, Path)) else model
+    environment = make_env(env)
+    try:
+        check_model_fits(q_network, environment, env)
+        return evaluate_policy(q_network, environment, episodes=episodes, seed=seed)
+    finally:
+        environment.close()

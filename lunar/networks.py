@@ -1,0 +1,57 @@
+"""The Q-network: one factory builds both the Q-network and its target.
+
+``Sequential([Input(state_size), Dense(64, relu), Dense(64, relu), Dense(num_actions, linear)])``
+as in the course. :func:`numpy_forward` runs the same network on numpy copies of the
+weights: about 8 us for one state against about 2.5 ms for an eager Keras call,
+which is why the training loop acts through it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+
+
+def build_q_network(state_size: int, num_actions: int, hidden_units: int = 64,
+                    seed: int | None = None, name: str = "q_network") -> keras.Sequential:
+    """``Input(state_size) -> Dense(64, relu) -> Dense(64, relu) -> Dense(num_actions, linear)``.
+
+    ``seed`` makes the Glorot-uniform initial weights repeatable without touching
+    any global random state.
+    """
+    def init(i: int) -> keras.initializers.Initializer:
+        return keras.initializers.GlorotUniform(seed=None if seed is None else seed * 7919 + i)
+
+    return keras.Sequential([
+        keras.layers.Input(shape=(state_size,)),
+        keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=init(0)),
+        keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=init(1)),
+        keras.layers.Dense(num_actions, activation="linear", kernel_initializer=init(2)),
+    ], name=name)
+
+
+def create_networks(state_size: int, num_actions: int, hidden_units: int = 64,
+                    seed: int | None = None) -> tuple[keras.Sequential, keras.Sequential]:
+    """``(q_network, target_q_network)``: the target starts as an exact copy."""
+    q_network = build_q_network(state_size, num_actions, hidden_units, seed, name="q_network")
+    target_q_network = build_q_network(state_size, num_actions, hidden_units, seed, name="target_q_network")
+    target_q_network.set_weights(q_network.get_weights())
+    return q_network, target_q_network
+
+
+def numpy_weights(model: keras.Model) -> list[np.ndarray]:
+    """The model's weights as numpy arrays, kernel and bias of each Dense layer in order."""
+    return [np.asarray(v) for v in model.weights]
+
+
+def numpy_forward(weights: Sequence[np.ndarray], states: np.ndarray) -> np.ndarray:
+    """Q-values of a Dense/ReLU stack with a linear head: ``relu(x W1 + b1) ... W_L + b_L``."""
+    x = states
+    last = len(weights) - 2
+    for i in range(0, len(weights), 2):
+        x = x @ weights[i] + weights[i + 1]
+        if i < last:
+            np.maximum(x, 0.0, out=x)
+    return x

@@ -1,0 +1,70 @@
+"""Learning curves: returns per episode and their moving average."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lunar.atomic import write_with
+
+
+def moving_average(values: Sequence[float], window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each position (fewer at the start), as the
+    course's ``np.mean(total_point_history[-num_p_av:])``."""
+    series = pd.Series(np.asarray(values, dtype=np.float64))
+    return series.rolling(window, min_periods=1).mean().to_numpy()
+
+
+def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
+    """The course's ``plot_history``: returns per episode and their rolling mean.
+
+    Keyword arguments (all optional, as in the course): ``window_size`` (default 10%
+    of the episodes), ``lower_limit``, ``upper_limit``, ``plot_rolling_mean_only``,
+    ``plot_data_only``; and ``filename`` to save the figure as PNG (atomically)
+    instead of showing it, ``target`` to draw the solving line.
+
+    Returns a DataFrame with columns ``episode``, ``return``, ``rolling_mean``.
+    """
+    lower = int(kwargs.get("lower_limit", 0))
+    upper = int(kwargs.get("upper_limit", len(point_history)))
+    window = int(kwargs.get("window_size", max(1, (upper * 10) // 100)))
+    points = np.asarray(point_history[lower:upper], dtype=np.float64)
+    episodes = np.arange(lower, lower + len(points))
+    rolling = pd.Series(points).rolling(max(1, window)).mean().to_numpy()
+    frame = pd.DataFrame({"episode": episodes, "return": points, "rolling_mean": rolling})
+
+    import matplotlib
+    filename = kwargs.get("filename")
+    if filename is not None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 5), facecolor="white")
+    if not kwargs.get("plot_rolling_mean_only", False):
+        ax.plot(episodes, points, linewidth=1, color="cyan", label="return")
+    if not kwargs.get("plot_data_only", False):
+        ax.plot(episodes, rolling, linewidth=2, color="magenta", label=f"{window}-episode mean")
+    if kwargs.get("target") is not None:
+        ax.axhline(float(kwargs["target"]), color="gray", linestyle="--", linewidth=1, label="target")
+    ax.set_xlabel("Episode")
+    ax.set_ylabel("Total points")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    if kwargs.get("title"):
+        ax.set_title(str(kwargs["title"]))
+    if filename is not None:
+        write_with(filename, lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))
+        plt.close(fig)
+    else:
+        plt.show()
+    return frame
+
+
+def save_learning_curve(history: pd.DataFrame, path: str | Path, window: int = 100,
+                        target: float | None = None, title: str | None = None) -> Path:
+    """PNG of a training history: returns and their ``window``-episode moving average."""
+    plot_history(history["return"].tolist(), window_size=window, filename=path, target=target, title=title)
+    return Path(path)

@@ -1,0 +1,87 @@
+"""Videos of a greedy agent: ``.mp4`` (imageio-ffmpeg ships its own ffmpeg) or ``.gif``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from lunar.atomic import atomic_path
+from lunar.errors import UserError
+
+VIDEO_SUFFIXES = (".mp4", ".gif")
+
+
+def greedy_policy(q_network: Any) -> Callable[[np.ndarray], int]:
+    """``state -> argmax_a Q(state, a)``; a Keras model runs as numpy, any other callable as is."""
+    from lunar.networks import numpy_forward
+
+    weights = getattr(q_network, "weights", None)
+    if weights is not None and hasattr(q_network, "layers"):
+        arrays = [np.asarray(w) for w in weights]
+        return lambda state: int(np.argmax(numpy_forward(arrays, np.asarray(state, np.float32))))
+    return lambda state: int(np.argmax(np.asarray(q_network(np.expand_dims(state, 0))).reshape(-1)))
+
+
+def _writer(path: Path, fps: int):
+    import imageio.v2 as imageio
+
+    if path.suffix.lower() == ".gif":
+        return imageio.get_writer(path, mode="I", duration=1000.0 / fps, loop=0)
+    return imageio.get_writer(path, fps=fps, macro_block_size=1, format="FFMPEG")
+
+
+def check_video_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise UserError(f"video file must end in .mp4 or .gif, got {path.name!r}")
+    return path
+
+
+def write_frames(path: str | Path, frames: Iterable[np.ndarray], fps: int = 30) -> int:
+    """Write frames to ``path`` atomically; returns the number written."""
+    path = check_video_path(path)
+    count = 0
+    with atomic_path(path) as tmp:
+        with _writer(tmp, fps) as writer:
+            for frame in frames:
+                writer.append_data(frame)
+                count += 1
+    return count
+
+
+def episode_frames(env: Any, policy: Callable[[np.ndarray], int], seed: int | None = None,
+                   caption: Callable[[int, float], str] | None = None,
+                   max_steps: int = 100_000) -> Iterable[np.ndarray]:
+    """Frames of one episode: the reset frame, then one per step (steps + 1 frames).
+    ``caption(step, running_return)``, if given, is drawn on each frame."""
+    state, _ = env.reset(seed=seed)
+    total = 0.0
+    frame = env.render()
+    yield frame if caption is None else draw_caption(frame, caption(0, total))
+    for step in range(1, max_steps + 1):
+        state, reward, terminated, truncated, _ = env.step(policy(state))
+        total += float(reward)
+        frame = env.render()
+        yield frame if caption is None else draw_caption(frame, caption(step, total))
+        if terminated or truncated:
+            break
+
+
+def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
+    """The frame with ``text`` in its top-left corner."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(np.ascontiguousarray(frame))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 8 + 7 * len(text), 18), fill=(0, 0, 0))
+    draw.text((4, 3), text, fill=(255, 255, 255))
+    return np.asarray(image)
+
+
+def create_video(filename: str | Path, env: Any, q_network: Any, fps: int = 30, seed: int | None = None) -> int:
+    """The course's ``create_video``: one greedy episode to ``filename``; returns the frame count."""
+    if getattr(env, "render_mode", None) != "rgb_array":
+        raise UserError("create_video needs an environment made with render_mode='rgb_array'")
+    return write_frames(filename, episode_frames(env, greedy_policy(q_network), seed=seed), fps=fps)
