@@ -1,0 +1,67 @@
+"""End-to-end training: it learns, it writes what it says, it repeats itself with a seed."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from lunar import checkpoint as ckpt
+from lunar.config import DQNConfig
+from lunar.training import HISTORY_COLUMNS, train
+
+CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32)
+
+
+def test_train_writes_model_that_reloads_with_identical_outputs(tmp_path):
+    config = DQNConfig(**CARTPOLE, num_episodes=6, target_score=10.0, seed=3)
+    result = train(config, tmp_path)
+    assert result.solved and result.episodes <= 6
+    model = keras.models.load_model(result.paths["model"], compile=False)
+    states = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    from lunar.agent import DQNAgent
+    from lunar.checkpoint import latest_valid
+    agent = DQNAgent(4, 2, seed=0)
+    agent.load_weights_state(latest_valid(tmp_path / "checkpoints").agent)
+    np.testing.assert_array_equal(model(states).numpy(), agent.q_network(states).numpy())
+    history = pd.read_csv(result.paths["history"])
+    assert list(history.columns) == HISTORY_COLUMNS
+    assert history["episode"].tolist() == list(range(1, result.episodes + 1))
+    assert result.paths["plot"].stat().st_size > 1000
+
+
+def test_train_stores_truncated_transitions_as_not_done(tmp_path):
+    # 5-step episodes end by the step cap (a truncation) before CartPole can fall over.
+    config = DQNConfig(**CARTPOLE, num_episodes=8, max_num_timesteps=5, target_score=1e9)
+    train(config, tmp_path)
+    rows = ckpt.latest_valid(tmp_path / "checkpoints").replay["rows"]
+    assert rows.shape == (40, 2 * 4 + 3)
+    assert not rows[:, -1].any(), "a time-limit truncation must be stored with done = False"
+
+
+def test_train_stores_terminations_as_done(tmp_path):
+    config = DQNConfig(**CARTPOLE, num_episodes=4, target_score=1e9)
+    result = train(config, tmp_path)
+    rows = ckpt.latest_valid(tmp_path / "checkpoints").replay["rows"]
+    # CartPole episodes here end by falling over: exactly one done per episode, at its last step
+    assert int(rows[:, -1].sum()) == result.episodes
+    ends = np.cumsum(result.history["steps"].to_numpy()) - 1
+    assert rows[ends, -1].all()
+
+
+def test_train_same_seed_same_history(tmp_path):
+    config = DQNConfig(**CARTPOLE, num_episodes=15, target_score=1e9, seed=11)
+    a = train(config, tmp_path / "a").history.drop(columns="elapsed_seconds")
+    b = train(config, tmp_path / "b").history.drop(columns="elapsed_seconds")
+    pd.testing.assert_frame_equal(a, b)
+    c = train(config.replace(seed=12), tmp_path / "c").history.drop(columns="elapsed_seconds")
+    assert not a["return"].equals(c["return"])
+
+
+@pytest.mark.slow
+def test_train_learns_cartpole(tmp_path):
+    """Learning, not just running: CartPole's 20-episode average reaches 195 (random play: ~22)."""
+    config = DQNConfig(env_id="CartPole-v1", seed=0, gamma=0.99, alpha=1e-3, tau=0.01, num_steps_for_update=1,
+                       memory_size=20_000, minibatch_size=64, epsilon_decay_steps=5_000, e_min=0.02,
+                       double_dqn=True, loss="huber", num_episodes=400, num_p_av=20, target_score=195.0)
+    result = train(config, tmp_path, save_outputs=False)
+    assert result.solved, f"best 20-episode average {result.history['average_100'].max():.1f}"
