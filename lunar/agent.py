@@ -57,6 +57,9 @@ class DQNAgent:
         packed_spec = tf.TensorSpec([batch_size, 2 * state_size + 3], tf.float32)
         self._learn_packed = tf.function(self._learn_packed_step, jit_compile=jit_compile
                                          ).get_concrete_function(packed_spec, tf.TensorSpec([], tf.float32))
+        self._batch_size = batch_size
+        self._jit_compile = jit_compile
+        self._learn_many_fns: dict[int, Any] = {}
         self.acting_weights = [np.asarray(v) for v in self.q_network.weights]
 
     # --- learning ----------------------------------------------------------
@@ -79,6 +82,19 @@ class DQNAgent:
         loss, mean_q = self._learn_step(experiences, gamma)
         return [loss, mean_q] + [tf.identity(v.value) for v in self.q_network.weights]
 
+    def _learn_many_step(self, batches: tf.Tensor, gamma: tf.Tensor) -> list[tf.Tensor]:
+        s = self.state_size
+        losses, mean_qs = [], []
+        for g in range(batches.shape[0]):  # unrolled: each update sees the previous one's weights
+            packed = batches[g]
+            experiences = (packed[:, :s], packed[:, s], packed[:, s + 1], packed[:, s + 2:2 * s + 2],
+                           packed[:, 2 * s + 2])
+            loss, mean_q = self._learn_step(experiences, gamma)
+            losses.append(loss)
+            mean_qs.append(mean_q)
+        return [tf.reduce_mean(tf.stack(losses)), tf.reduce_mean(tf.stack(mean_qs))] + \
+            [tf.identity(v.value) for v in self.q_network.weights]
+
     def agent_learn(self, experiences: tuple, gamma: float) -> tf.Tensor:
         """The course's ``agent_learn(experiences, gamma)``: one update, returns the loss."""
         loss, _ = self._learn_fn(tuple(tf.convert_to_tensor(x, tf.float32) for x in experiences),
@@ -90,6 +106,21 @@ class DQNAgent:
         """One update from a packed mini-batch (rows ``[s, a, r, s', done]``, see
         :meth:`lunar.replay.ReplayMemory.sample_packed`); returns ``(loss, mean Q)``."""
         out = self._learn_packed(tf.constant(packed), tf.constant(gamma, tf.float32))
+        self.acting_weights = [t.numpy() for t in out[2:]]
+        return float(out[0]), float(out[1])
+
+    def learn_many(self, batches: np.ndarray, gamma: float) -> tuple[float, float]:
+        """``len(batches)`` consecutive updates in one compiled call, each on its own packed
+        mini-batch: the same as calling :meth:`learn` on each in turn, with one call's
+        overhead. Returns the mean loss and mean Q."""
+        steps = int(batches.shape[0])
+        fn = self._learn_many_fns.get(steps)
+        if fn is None:
+            spec = tf.TensorSpec([steps, self._batch_size, 2 * self.state_size + 3], tf.float32)
+            fn = tf.function(self._learn_many_step, jit_compile=self._jit_compile
+                             ).get_concrete_function(spec, tf.TensorSpec([], tf.float32))
+            self._learn_many_fns[steps] = fn
+        out = fn(tf.constant(batches), tf.constant(gamma, tf.float32))
         self.acting_weights = [t.numpy() for t in out[2:]]
         return float(out[0]), float(out[1])
 

@@ -126,7 +126,7 @@ def configure_tensorflow(deterministic: bool = True) -> None:
 def train(config: DQNConfig, output_dir: str | Path = "models", *, resume: bool = False, force: bool = False,
           checkpoint_every: int = 50, reporter: Reporter | None = None, save_outputs: bool = True,
           max_total_steps: int | None = None, jit_compile: bool = True,
-          learn_hook: Callable[[DQNAgent], None] | None = None) -> TrainResult:
+          learn_hook: Callable[[float], float] | None = None) -> TrainResult:
     """Train a DQN with ``config`` until the moving average reaches ``target_score``.
 
     Writes (atomically) to ``output_dir``: the model ``<stem>_model.h5`` when solved,
@@ -134,7 +134,8 @@ def train(config: DQNConfig, output_dir: str | Path = "models", *, resume: bool 
     checkpoints under ``checkpoints/``. ``resume=True`` continues from the newest
     valid checkpoint; a configuration that differs from the checkpoint's is refused
     unless ``force``. ``max_total_steps`` stops after that many environment steps
-    (for benchmarks).
+    (for benchmarks). ``learn_hook(loss) -> loss`` sees every update's loss (tests use
+    it to inject a fault).
     """
     reporter = reporter or SilentReporter()
     out = Path(output_dir)
@@ -245,16 +246,20 @@ def train(config: DQNConfig, output_dir: str | Path = "models", *, resume: bool 
                 # --- learn: every NUM_STEPS_FOR_UPDATE steps, sample and update (incl. soft update) ---
                 if ((t + 1) % config.num_steps_for_update == 0 and len(memory) > config.minibatch_size
                         and len(memory) >= config.learning_starts):
-                    for _ in range(config.gradient_steps):
+                    if config.gradient_steps == 1:
                         loss, mean_q = agent.learn(memory.sample_packed(config.minibatch_size, rng), gamma)
-                        if learn_hook is not None:
-                            learn_hook(agent)
-                        if not np.isfinite(loss) or not np.isfinite(mean_q):
-                            raise NumericalError(
-                                f"the loss became {loss} at episode {episode + 1}, step {t + 1}; the last "
-                                f"good checkpoint is {last_checkpoint or 'none (none was written yet)'}")
-                        losses.append(loss)
-                        mean_qs.append(mean_q)
+                    else:  # several updates, one compiled call: same result as one call each
+                        loss, mean_q = agent.learn_many(np.stack([
+                            memory.sample_packed(config.minibatch_size, rng)
+                            for _ in range(config.gradient_steps)]), gamma)
+                    if learn_hook is not None:
+                        loss = learn_hook(loss)
+                    if not np.isfinite(loss) or not np.isfinite(mean_q):
+                        raise NumericalError(
+                            f"the loss became {loss} at episode {episode + 1}, step {t + 1}; the last "
+                            f"good checkpoint is {last_checkpoint or 'none (none was written yet)'}")
+                    losses.append(loss)
+                    mean_qs.append(mean_q)
 
                 state = next_state
                 episode_return += float(reward)

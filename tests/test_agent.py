@@ -70,3 +70,14 @@ def test_agent_weights_state_refuses_other_shapes():
     state = DQNAgent(8, 4, seed=0).weights_state()
     with pytest.raises(ValueError):
         DQNAgent(6, 4, seed=0).load_weights_state(state)
+
+
+def test_learn_many_equals_consecutive_learn_calls():
+    one = DQNAgent(8, 4, seed=2, batch_size=64, double_dqn=True)
+    many = DQNAgent(8, 4, seed=2, batch_size=64, double_dqn=True)
+    batches = np.stack([_packed(i) for i in range(4)])
+    losses = [one.learn(b, 0.99)[0] for b in batches]
+    loss, _ = many.learn_many(batches, 0.99)
+    assert loss == pytest.approx(np.mean(losses), rel=1e-5)
+    for a, b in zip(one.weights_state().values(), many.weights_state().values()):
+        np.testing.assert_allclose(a, b, atol=1e-6)

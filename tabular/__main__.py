@@ -1,0 +1,7 @@
+"""``python -m tabular --help``."""
+
+import sys
+
+from tabular.cli import main
+
+sys.exit(main())

@@ -1,0 +1,121 @@
+"""Q-learning on any environment with Discrete states and actions, and policy scoring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from tabular.algorithms import epsilon_greedy, exponential_epsilon, multiplicative_epsilon, q_learning_update
+
+
+@dataclass(frozen=True)
+class QLearningConfig:
+    """Hyperparameters of tabular Q-learning (defaults: seed 004's chain maze)."""
+
+    episodes: int = 1000
+    """Training episodes."""
+    alpha: float = 0.1
+    """Learning rate in ``Q <- (1 - alpha) Q + alpha (r + gamma max Q')``."""
+    gamma: float = 0.9
+    """Discount factor."""
+    epsilon_start: float = 1.0
+    """Exploration rate of the first episode."""
+    epsilon_end: float = 0.01
+    """Floor of the exploration rate."""
+    schedule: str = "multiplicative"
+    """'multiplicative': ``eps <- max(end, decay * eps)`` per episode; 'exponential':
+    ``eps_t = end + (start - end) exp(-t / decay)``; 'constant': ``eps = start``."""
+    decay: float = 0.995
+    """The decay factor (multiplicative) or time constant in episodes (exponential)."""
+    max_steps: int = 100
+    """Step cap of an episode (a truncation: the update still bootstraps)."""
+    seed: int = 0
+    """Seeds the environment and the agent's generator."""
+
+    def __post_init__(self) -> None:
+        if self.episodes <= 0 or self.max_steps <= 0:
+            raise ValueError("episodes and max_steps must be positive")
+        if not 0 < self.alpha <= 1:
+            raise ValueError(f"alpha must be in (0, 1], got {self.alpha}")
+        if not 0 <= self.gamma <= 1:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        if self.schedule not in ("multiplicative", "exponential", "constant"):
+            raise ValueError(f"unknown epsilon schedule {self.schedule!r}")
+
+    def epsilon(self, episode: int, previous: float) -> float:
+        """Exploration rate of ``episode`` (0-based) given the previous episode's."""
+        if self.schedule == "constant" or episode == 0:
+            return self.epsilon_start
+        if self.schedule == "exponential":
+            return exponential_epsilon(episode, self.epsilon_start, self.epsilon_end, self.decay)
+        return multiplicative_epsilon(previous, self.decay, self.epsilon_end)
+
+
+@dataclass
+class QLearningResult:
+    q: np.ndarray
+    returns: list[float] = field(default_factory=list)
+    epsilons: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+
+
+def q_learning(env: Any, config: QLearningConfig,
+               on_episode: Callable[[int, float, float], None] | None = None) -> QLearningResult:
+    """Train a Q-table on ``env`` with epsilon-greedy exploration.
+
+    ``on_episode(episode, return, epsilon)`` is called after each episode (live plots).
+    Steps go to ``env.unwrapped`` with the cap ``config.max_steps``; a capped episode
+    is a truncation and its last update bootstraps.
+    """
+    base = env.unwrapped
+    q = np.zeros((base.observation_space.n, base.action_space.n))
+    rng = np.random.default_rng(config.seed)
+    result = QLearningResult(q)
+    epsilon = config.epsilon_start
+    seed: int | None = config.seed
+    for episode in range(config.episodes):
+        epsilon = config.epsilon(episode, epsilon)
+        state, _ = base.reset(seed=seed)
+        seed = None
+        total, t = 0.0, 0
+        for t in range(1, config.max_steps + 1):
+            action = epsilon_greedy(q[state], epsilon, rng)
+            next_state, reward, terminated, truncated, _ = base.step(action)
+            q_learning_update(q, state, action, reward, next_state, terminated, config.alpha, config.gamma)
+            total += reward
+            state = next_state
+            if terminated or truncated:
+                break
+        result.returns.append(total)
+        result.epsilons.append(epsilon)
+        result.steps.append(t)
+        if on_episode is not None:
+            on_episode(episode, total, epsilon)
+    return result
+
+
+def run_policy(env: Any, policy: np.ndarray, seed: int, max_steps: int) -> tuple[float, int, bool, list[int]]:
+    """One greedy episode from ``reset(seed=seed)``: ``(return, steps, reached_goal, states)``.
+
+    "Reached the goal" means the episode terminated on a positive reward.
+    """
+    base = env.unwrapped
+    state, _ = base.reset(seed=seed)
+    states = [state]
+    total = 0.0
+    for t in range(1, max_steps + 1):
+        state, reward, terminated, truncated, _ = base.step(int(policy[state]))
+        states.append(state)
+        total += reward
+        if terminated:
+            return total, t, reward > 0, states
+        if truncated:
+            break
+    return total, max_steps, False, states
+
+
+def success_rate(env: Any, policy: np.ndarray, episodes: int = 1000, seed: int = 0, max_steps: int = 100) -> float:
+    """Share of ``episodes`` greedy episodes (seeds ``seed, seed + 1, ...``) that reach the goal."""
+    return float(np.mean([run_policy(env, policy, seed + i, max_steps)[2] for i in range(episodes)]))
