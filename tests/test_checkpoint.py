@@ -1,0 +1,199 @@
+"""Training that loses nothing: checkpoints, resume after SIGKILL or SIGINT, damaged files,
+numerical faults and bad input. Small CartPole runs keep the file well under two minutes."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lunar import checkpoint as ckpt
+from lunar.atomic import atomic_path, write_text
+from lunar.cli import train_main
+from lunar.config import DQNConfig
+from lunar.errors import UserError
+from lunar.training import NumericalError, train
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32, target_score=1e9,
+             max_num_timesteps=50, seed=5)
+SMALL_FLAGS = ["--env", "CartPole-v1", "--memory-size", "5000", "--minibatch-size", "32", "--target-score", "1e9",
+               "--max-num-timesteps", "50", "--seed", "5"]
+
+
+def _start_cli(output_dir, episodes, every=5):
+    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *SMALL_FLAGS, "--episodes", str(episodes),
+                             "--checkpoint-every", str(every), "--output-dir", str(output_dir), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def _wait_for_checkpoint(output_dir, proc, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ckpt.list_checkpoints(output_dir / "checkpoints"):
+            return
+        assert proc.poll() is None, f"training ended before its first checkpoint: {proc.communicate()}"
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared")
+
+
+def _learning_columns(frame):
+    return frame.drop(columns="elapsed_seconds").reset_index(drop=True)
+
+
+def test_checkpoint_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
+    episodes = 200
+    out = tmp_path / "killed"
+    proc = _start_cli(out, episodes)
+    _wait_for_checkpoint(out, proc)
+    time.sleep(random.uniform(0.0, 1.5))
+    assert proc.poll() is None, "the run finished before it could be killed; make it longer"
+    proc.kill()  # SIGKILL: no handler runs
+    proc.wait()
+    for path in ckpt.list_checkpoints(out / "checkpoints"):
+        ckpt.load(path)  # every checkpoint on disk validates
+    assert len(ckpt.list_checkpoints(out / "checkpoints")) <= ckpt.KEEP
+
+    resumed = train(DQNConfig(**SMALL, num_episodes=episodes), out, resume=True, checkpoint_every=5)
+    history = pd.read_csv(out / "cartpole_v1_history.csv")
+    assert history["episode"].tolist() == list(range(1, episodes + 1))  # every episode exactly once
+
+    reference = train(DQNConfig(**SMALL, num_episodes=episodes), tmp_path / "reference", checkpoint_every=5)
+    pd.testing.assert_frame_equal(_learning_columns(history), _learning_columns(reference.history))
+    assert resumed.total_steps == reference.total_steps
+    for path in ckpt.list_checkpoints(out / "checkpoints"):
+        ckpt.load(path)
+
+
+def test_checkpoint_sigint_saves_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    proc = _start_cli(out, 100_000, every=1000)  # no periodic checkpoint would come for a long time
+    deadline = time.time() + 120
+    while not (out / "cartpole_v1_config.toml").exists():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Resume with: python train.py --resume" in stderr and "Traceback" not in stderr
+    found = ckpt.latest_valid(out / "checkpoints")
+    assert found is not None and found.manifest["episode"] >= 1
+    history = pd.read_csv(out / "cartpole_v1_history.csv")
+    assert len(history) == found.manifest["episode"]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bitflip", "manifest"])
+def test_checkpoint_damaged_newest_is_reported_and_previous_used(tmp_path, damage):
+    config = DQNConfig(**SMALL, num_episodes=12)
+    train(config, tmp_path, checkpoint_every=5)
+    names = [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")]
+    assert names == ["ckpt-000012", "ckpt-000010"]
+    newest = tmp_path / "checkpoints" / "ckpt-000012"
+    if damage == "truncate":
+        data = (newest / "agent.npz").read_bytes()
+        (newest / "agent.npz").write_bytes(data[: len(data) // 2])
+    elif damage == "bitflip":
+        data = bytearray((newest / "replay.npz").read_bytes())
+        data[len(data) // 2] ^= 0x01
+        (newest / "replay.npz").write_bytes(bytes(data))
+    else:
+        (newest / "manifest.json").write_text("{not json")
+
+    messages = []
+
+    class Capture:
+        def start(self, *a): ...
+        def episode(self, row): ...
+        def stop(self): ...
+        def message(self, text): messages.append(text)
+
+    result = train(config.replace(num_episodes=14), tmp_path, resume=True, force=True, checkpoint_every=5,
+                   reporter=Capture())
+    assert any("damaged" in m and "ckpt-000012" in m for m in messages) or \
+        any("unreadable" in m and "ckpt-000012" in m for m in messages), messages
+    assert any("Resumed from" in m and "ckpt-000010" in m for m in messages)
+    assert result.history["episode"].tolist() == list(range(1, 15))
+
+
+def test_checkpoint_resume_refuses_changed_hyperparameters(tmp_path):
+    train(DQNConfig(**SMALL, num_episodes=5), tmp_path, checkpoint_every=5)
+    with pytest.raises(UserError, match=r"gamma: 0.995 -> 0.9"):
+        train(DQNConfig(**SMALL, num_episodes=5).replace(gamma=0.9), tmp_path, resume=True)
+    result = train(DQNConfig(**SMALL, num_episodes=7).replace(gamma=0.9), tmp_path, resume=True, force=True)
+    assert result.episodes == 7
+
+
+def test_checkpoint_nan_loss_stops_with_episode_and_step_and_keeps_checkpoint(tmp_path):
+    config = DQNConfig(**SMALL, num_episodes=40)
+    calls = {"n": 0}
+
+    def inject(loss):
+        calls["n"] += 1
+        return float("nan") if calls["n"] == 150 else loss
+
+    with pytest.raises(NumericalError, match=r"episode \d+, step \d+"):
+        train(config, tmp_path, checkpoint_every=5, learn_hook=inject)
+    found = ckpt.latest_valid(tmp_path / "checkpoints")
+    assert found is not None and found.manifest["episode"] % 5 == 0
+    np.testing.assert_array_equal(found.history["episode"], np.arange(1, found.manifest["episode"] + 1))
+
+
+def _listing(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else None
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--gamma", "1.5"], "gamma must be in [0, 1]"),
+    (["--tau", "0"], "tau must be in (0, 1]"),
+    (["--alpha", "0"], "alpha (learning rate) must be > 0"),
+    (["--memory-size", "0"], "memory_size must be a positive integer"),
+    (["--memory-size", "100", "--minibatch-size", "200"], "larger than memory_size"),
+    (["--env", "NoSuchEnv-v0"], "unknown or unavailable Gymnasium environment"),
+    (["--env", "Pendulum-v1"], "Discrete actions"),
+    (["--env", "FrozenLake-v1"], "flat (1-D) Box"),
+    (["--resume"], "no valid checkpoint"),
+    (["--episodes", "-3"], "num_episodes must be a positive integer"),
+    (["--config", "missing.toml"], "config file not found"),
+])
+def test_train_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, flags, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("untouched")
+    before = _listing(out)
+    assert train_main(["--output-dir", str(out), "--quiet", *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert _listing(out) == before
+
+
+def test_train_cli_unwritable_output_folder_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert train_main(["--output-dir", str(blocker / "models"), "--quiet"]) == 2
+    assert "not writable" in capsys.readouterr().err
+    assert blocker.read_text() == "x"
+
+
+def test_train_script_bad_input_has_no_traceback():
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--tau", "2"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "train.py: error: tau must be in (0, 1], got 2.0"
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "model.h5"
+    write_text(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.h5"]
