@@ -24,6 +24,7 @@ def build_q_network(state_size: int, num_actions: int, hidden_units: int = 64,
     def init(i: int) -> keras.initializers.Initializer:
         return keras.initializers.GlorotUniform(seed=None if seed is None else seed * 7919 + i)
 
+    state_size, num_actions, hidden_units = int(state_size), int(num_actions), int(hidden_units)
     return keras.Sequential([
         keras.layers.Input(shape=(state_size,)),
         keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=init(0)),
