@@ -117,39 +117,52 @@ def _train(args: argparse.Namespace) -> int:
             raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}")
         base = dict(found.manifest["config"])
     config = resolve_config(args, base)
-    if args.tensorboard is not None:
-        from lunar.tensorboard import TensorBoardReporter
-        reporter: Any = TensorBoardReporter(args.tensorboard, ConsoleReporter(quiet=args.quiet))
-    else:
-        reporter = ConsoleReporter(quiet=args.quiet)
+    reporter = ConsoleReporter(quiet=args.quiet)
     if not args.quiet:
         print(f"{config.env_id}: seed {config.seed}, TensorFlow on {_device_name()}", flush=True)
     try:
         result = train(config, output_dir, resume=args.resume is not None, force=args.force,
-                       checkpoint_every=args.checkpoint_every, reporter=reporter)
+                       checkpoint_every=args.checkpoint_every, reporter=reporter, tensorboard=args.tensorboard)
     except NumericalError as error:
-        reporter.stop()
         print(f"train.py: numerical fault: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        reporter.stop()
         print("train.py: stopped at once by a second interrupt; the last periodic checkpoint in "
               f"{output_paths(output_dir, config.env_id)['checkpoints']} is intact. Resume with: "
               f"python train.py --resume {output_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    summary = (f"{result.status}: {result.episodes} episodes, {result.total_steps:,} steps, "
-               f"{result.wall_seconds:.1f} s ({result.total_steps / max(result.wall_seconds, 1e-9):,.0f} steps/s)")
-    if result.status == "solved":
-        print(f"\nEnvironment solved in {result.episodes} episodes! {summary}")
-    else:
-        print(f"\n{summary}")
-    for name, path in result.paths.items():
-        print(f"  {name:<10} {path}")
+    _print_summary(result, config, quiet=args.quiet)
     if result.status == "interrupted":
         print(f"Interrupted; checkpoint saved. Resume with: python train.py --resume {output_dir}",
               file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
+    """The end of a run: a table (solved or not, episodes, steps, wall time, files)."""
+    rate = result.total_steps / max(result.wall_seconds, 1e-9)
+    if result.status == "solved":
+        print(f"\nEnvironment solved in {result.episodes} episodes!")
+    if quiet:
+        print(f"{result.status}: {result.episodes} episodes, {result.total_steps} steps, "
+              f"{result.wall_seconds:.1f} s")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"DQN on {config.env_id}, seed {config.seed}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    average = result.history["average_100"].iloc[-1] if len(result.history) else float("nan")
+    for key, value in [("status", result.status), ("episodes", f"{result.episodes:,}"),
+                       ("environment steps", f"{result.total_steps:,}"),
+                       (f"last {config.num_p_av}-episode average", f"{average:.2f}"),
+                       ("wall time", f"{result.wall_seconds:.1f} s ({rate:,.0f} steps/s)")]:
+        table.add_row(key, value)
+    for name, path in result.paths.items():
+        table.add_row(name, str(path))
+    Console(highlight=False).print(table)
 
 
 def _checkpoint_dirs(output_dir: Path) -> list[Path]:

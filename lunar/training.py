@@ -123,20 +123,32 @@ def configure_tensorflow(deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def train(config: DQNConfig, output_dir: str | Path = "models", *, resume: bool = False, force: bool = False,
-          checkpoint_every: int = 50, reporter: Reporter | None = None, save_outputs: bool = True,
-          max_total_steps: int | None = None, jit_compile: bool = True,
-          learn_hook: Callable[[float], float] | None = None) -> TrainResult:
-    """Train a DQN with ``config`` until the moving average reaches ``target_score``.
+def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *, resume: bool = False,
+          force: bool = False, checkpoint_every: int = 50, reporter: Reporter | None = None,
+          save_outputs: bool = True, max_total_steps: int | None = None, jit_compile: bool = True,
+          tensorboard: str | Path | None = None, learn_hook: Callable[[float], float] | None = None,
+          **options: Any) -> TrainResult:
+    """Train a DQN until the moving average reaches ``target_score``.
+
+    ``config`` defaults to the course's hyperparameters; keyword ``options`` override
+    it with the command line's names (``env="CartPole-v1"``, ``episodes=3``, ``seed=1``,
+    ``target_score=...``) or any :class:`DQNConfig` field (``gamma=0.99``).
 
     Writes (atomically) to ``output_dir``: the model ``<stem>_model.h5`` when solved,
     the history CSV and learning-curve PNG, the resolved configuration as TOML, and
     checkpoints under ``checkpoints/``. ``resume=True`` continues from the newest
     valid checkpoint; a configuration that differs from the checkpoint's is refused
     unless ``force``. ``max_total_steps`` stops after that many environment steps
-    (for benchmarks). ``learn_hook(loss) -> loss`` sees every update's loss (tests use
-    it to inject a fault).
+    (for benchmarks). ``tensorboard`` is a log folder for TensorBoard scalars.
+    ``learn_hook(loss) -> loss`` sees every update's loss (tests use it to inject a fault).
+
+    Returns a :class:`TrainResult`: ``history`` (a DataFrame, one row per episode),
+    ``status``, ``paths`` of the files written.
     """
+    config = config_with_options(config or DQNConfig(), options)
+    if tensorboard is not None:
+        from lunar.tensorboard import TensorBoardReporter
+        reporter = TensorBoardReporter(tensorboard, reporter)
     reporter = reporter or SilentReporter()
     out = Path(output_dir)
     paths = output_paths(out, config.env_id)
@@ -217,101 +229,121 @@ def train(config: DQNConfig, output_dir: str | Path = "models", *, resume: bool 
     if save_outputs:
         write_text(paths["config"], to_toml(config))
     reporter.start(config, len(rows))
-    with _StopFlag() as stop:
-        for episode in range(len(rows), config.num_episodes):
-            if len(returns) and np.mean(returns[-config.num_p_av:]) >= config.target_score:
-                status = "solved"  # resumed from a checkpoint of a solved run
-                break
-            state, _ = env.reset(seed=first_reset_seed)
-            first_reset_seed = None
-            episode_return = 0.0
-            losses: list[float] = []
-            mean_qs: list[float] = []
-            episode_epsilon = epsilon
-            t = 0
-            for t in range(config.max_num_timesteps):
-                # --- act: epsilon-greedy on a numpy forward pass ---
-                if config.epsilon_decay_steps:
-                    epsilon = linear_epsilon(total_steps, config.epsilon_decay_steps,
-                                             config.epsilon_start, config.e_min)
-                action = epsilon_greedy(agent.q_values(state), epsilon, rng)
-
-                # --- step ---
-                next_state, reward, terminated, truncated, _ = env.step(action)
-                total_steps += 1
-
-                # --- store: done is `terminated` alone, a time-limit cut still bootstraps ---
-                memory.add(state, action, reward, next_state, terminated)
-
-                # --- learn: every NUM_STEPS_FOR_UPDATE steps, sample and update (incl. soft update) ---
-                if ((t + 1) % config.num_steps_for_update == 0 and len(memory) > config.minibatch_size
-                        and len(memory) >= config.learning_starts):
-                    if config.gradient_steps == 1:
-                        loss, mean_q = agent.learn(memory.sample_packed(config.minibatch_size, rng), gamma)
-                    else:  # several updates, one compiled call: same result as one call each
-                        loss, mean_q = agent.learn_many(np.stack([
-                            memory.sample_packed(config.minibatch_size, rng)
-                            for _ in range(config.gradient_steps)]), gamma)
-                    if learn_hook is not None:
-                        loss = learn_hook(loss)
-                    if not np.isfinite(loss) or not np.isfinite(mean_q):
-                        raise NumericalError(
-                            f"the loss became {loss} at episode {episode + 1}, step {t + 1}; the last "
-                            f"good checkpoint is {last_checkpoint or 'none (none was written yet)'}")
-                    losses.append(loss)
-                    mean_qs.append(mean_q)
-
-                state = next_state
-                episode_return += float(reward)
-                if terminated or truncated or (max_total_steps is not None and total_steps >= max_total_steps):
+    try:
+        with _StopFlag() as stop:
+            for episode in range(len(rows), config.num_episodes):
+                if len(returns) and np.mean(returns[-config.num_p_av:]) >= config.target_score:
+                    status = "solved"  # resumed from a checkpoint of a solved run
                     break
+                state, _ = env.reset(seed=first_reset_seed)
+                first_reset_seed = None
+                episode_return = 0.0
+                losses: list[float] = []
+                mean_qs: list[float] = []
+                episode_epsilon = epsilon
+                t = 0
+                for t in range(config.max_num_timesteps):
+                    # --- act: epsilon-greedy on a numpy forward pass ---
+                    if config.epsilon_decay_steps:
+                        epsilon = linear_epsilon(total_steps, config.epsilon_decay_steps,
+                                                 config.epsilon_start, config.e_min)
+                    action = epsilon_greedy(agent.q_values(state), epsilon, rng)
 
-            if not agent.all_finite():
-                raise NumericalError(f"the Q-network weights became NaN or infinite at episode {episode + 1}; "
-                                     f"the last good checkpoint is {last_checkpoint or 'none'}")
+                    # --- step ---
+                    next_state, reward, terminated, truncated, _ = env.step(action)
+                    total_steps += 1
 
-            # --- log ---
-            returns.append(episode_return)
-            average = float(np.mean(returns[-config.num_p_av:]))
-            row = {"episode": episode + 1, "return": episode_return, "steps": t + 1, "total_steps": total_steps,
-                   "epsilon": episode_epsilon, "average_100": average,
-                   "loss": float(np.mean(losses)) if losses else float("nan"),
-                   "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
-                   "elapsed_seconds": round(elapsed(), 3)}
-            rows.append(row)
-            reporter.episode(row)
+                    # --- store: done is `terminated` alone, a time-limit cut still bootstraps ---
+                    memory.add(state, action, reward, next_state, terminated)
 
-            # --- decay epsilon (the course's per-episode schedule) ---
-            if not config.epsilon_decay_steps:
-                epsilon = get_new_eps(epsilon, config.e_decay, config.e_min)
+                    # --- learn: every NUM_STEPS_FOR_UPDATE steps, sample and update (incl. soft update) ---
+                    if ((t + 1) % config.num_steps_for_update == 0 and len(memory) > config.minibatch_size
+                            and len(memory) >= config.learning_starts):
+                        if config.gradient_steps == 1:
+                            loss, mean_q = agent.learn(memory.sample_packed(config.minibatch_size, rng), gamma)
+                        else:  # several updates, one compiled call: same result as one call each
+                            loss, mean_q = agent.learn_many(np.stack([
+                                memory.sample_packed(config.minibatch_size, rng)
+                                for _ in range(config.gradient_steps)]), gamma)
+                        if learn_hook is not None:
+                            loss = learn_hook(loss)
+                        if not np.isfinite(loss) or not np.isfinite(mean_q):
+                            raise NumericalError(
+                                f"the loss became {loss} at episode {episode + 1}, step {t + 1}; the last "
+                                f"good checkpoint is {last_checkpoint or 'none (none was written yet)'}")
+                        losses.append(loss)
+                        mean_qs.append(mean_q)
 
-            if average >= config.target_score:
-                status = "solved"
-                break
-            if max_total_steps is not None and total_steps >= max_total_steps:
-                break
-            if stop.requested:
-                status = "interrupted"
-                break
-            if save_outputs and (episode + 1) % checkpoint_every == 0:
-                last_checkpoint = save_checkpoint()
-                write_outputs()
+                    state = next_state
+                    episode_return += float(reward)
+                    if terminated or truncated or (max_total_steps is not None and total_steps >= max_total_steps):
+                        break
 
-    wall = time.perf_counter() - start_time
-    result_paths: dict[str, Path] = {}
-    if save_outputs:
-        last_checkpoint = save_checkpoint()
-        write_outputs()
-        result_paths = {k: paths[k] for k in ("history", "plot", "config") if paths[k].exists()}
-        result_paths["checkpoint"] = last_checkpoint
-        if status == "solved":
-            save_h5(agent.q_network, paths["model"])
-            result_paths["model"] = paths["model"]
-    reporter.stop()
-    env.close()
+                if not agent.all_finite():
+                    raise NumericalError(f"the Q-network weights became NaN or infinite at episode {episode + 1}; "
+                                         f"the last good checkpoint is {last_checkpoint or 'none'}")
+
+                # --- log ---
+                returns.append(episode_return)
+                average = float(np.mean(returns[-config.num_p_av:]))
+                row = {"episode": episode + 1, "return": episode_return, "steps": t + 1, "total_steps": total_steps,
+                       "epsilon": episode_epsilon, "average_100": average,
+                       "loss": float(np.mean(losses)) if losses else float("nan"),
+                       "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
+                       "elapsed_seconds": round(elapsed(), 3)}
+                rows.append(row)
+                reporter.episode(row)
+
+                # --- decay epsilon (the course's per-episode schedule) ---
+                if not config.epsilon_decay_steps:
+                    epsilon = get_new_eps(epsilon, config.e_decay, config.e_min)
+
+                if average >= config.target_score:
+                    status = "solved"
+                    break
+                if max_total_steps is not None and total_steps >= max_total_steps:
+                    break
+                if stop.requested:
+                    status = "interrupted"
+                    break
+                if save_outputs and (episode + 1) % checkpoint_every == 0:
+                    last_checkpoint = save_checkpoint()
+                    write_outputs()
+
+        wall = time.perf_counter() - start_time
+        result_paths: dict[str, Path] = {}
+        if save_outputs:
+            last_checkpoint = save_checkpoint()
+            write_outputs()
+            result_paths = {k: paths[k] for k in ("history", "plot", "config") if paths[k].exists()}
+            result_paths["checkpoint"] = last_checkpoint
+            if status == "solved":
+                save_h5(agent.q_network, paths["model"])
+                result_paths["model"] = paths["model"]
+    finally:
+        reporter.stop()
+        env.close()
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     return TrainResult(history=history, status=status, total_steps=total_steps, wall_seconds=wall,
                        paths=result_paths)
+
+
+OPTION_NAMES = {"env": "env_id", "episodes": "num_episodes", "learning_rate": "alpha"}
+"""Keyword names of :func:`train` that differ from the DQNConfig field they set."""
+
+
+def config_with_options(config: DQNConfig, options: dict[str, Any]) -> DQNConfig:
+    """``config`` with keyword overrides, given by command-line name or field name."""
+    from dataclasses import fields
+
+    known = {f.name for f in fields(DQNConfig)}
+    changes = {}
+    for key, value in options.items():
+        name = OPTION_NAMES.get(key, key)
+        if name not in known:
+            raise TypeError(f"train() got an unexpected keyword argument {key!r}")
+        changes[name] = value
+    return config.replace(**changes) if changes else config
 
 
 def save_h5(model: Any, path: str | Path) -> Path:

@@ -33,6 +33,13 @@ class Outcome:
     extra: dict[str, Any]
 
     @property
+    def history(self) -> pd.DataFrame:
+        """One row per training episode: return, epsilon and steps."""
+        r = self.result
+        return pd.DataFrame({"episode": np.arange(1, len(r.returns) + 1), "return": r.returns,
+                             "epsilon": r.epsilons, "steps": r.steps})
+
+    @property
     def max_q_error(self) -> float:
         return float(np.max(np.abs(self.result.q - self.q_star)))
 

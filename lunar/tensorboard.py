@@ -1,0 +1,50 @@
+"""TensorBoard scalars of a training run: ``tensorboard --logdir DIR`` compares runs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+SCALARS = ("episode_return", "average_100", "epsilon", "loss", "mean_q")
+"""The five scalars written per episode (x axis: episode)."""
+
+
+class TensorBoardReporter:
+    """Writes :data:`SCALARS` with ``tf.summary`` and forwards everything to ``inner``."""
+
+    def __init__(self, logdir: str | Path, inner: Any = None) -> None:
+        self.logdir = Path(logdir)
+        self.inner = inner
+        self._writer: Any = None
+
+    def start(self, config: Any, first_episode: int) -> None:
+        import tensorflow as tf
+
+        self._writer = tf.summary.create_file_writer(str(self.logdir))
+        if self.inner is not None:
+            self.inner.start(config, first_episode)
+
+    def episode(self, row: dict[str, Any]) -> None:
+        import tensorflow as tf
+
+        values = {"episode_return": row["return"], "average_100": row["average_100"], "epsilon": row["epsilon"],
+                  "loss": row["loss"], "mean_q": row["mean_q"]}
+        with self._writer.as_default(step=int(row["episode"])):
+            for name, value in values.items():
+                if value is not None and not math.isnan(float(value)):
+                    tf.summary.scalar(name, float(value))
+        if self.inner is not None:
+            self.inner.episode(row)
+
+    def message(self, text: str) -> None:
+        if self.inner is not None:
+            self.inner.message(text)
+
+    def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+            self._writer.close()
+            self._writer = None
+        if self.inner is not None:
+            self.inner.stop()
