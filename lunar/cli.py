@@ -11,14 +11,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from lunar.config import DQNConfig, field_docs, load_toml
+from lunar.config import SHORT_NAMES, DQNConfig, field_docs, load_toml
 from lunar.errors import UserError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-# CLI names of the config fields that read better under another name.
-FLAG_NAMES = {"env_id": "env", "num_episodes": "episodes", "alpha": "alpha"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -63,7 +61,7 @@ def train_parser() -> argparse.ArgumentParser:
     docs = field_docs()
     group = parser.add_argument_group("hyperparameters (defaults: the course's)")
     for f in fields(DQNConfig):
-        flag = "--" + FLAG_NAMES.get(f.name, f.name).replace("_", "-")
+        flag = "--" + SHORT_NAMES.get(f.name, f.name).replace("_", "-")
         kind = {"bool": _bool, "int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
                                                                         else f.type.__name__]
         group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper(),
@@ -86,15 +84,20 @@ def resolve_config(args: argparse.Namespace, base: dict[str, Any] | None = None)
         raise UserError(f"bad configuration: {error}") from None
 
 
+def _run(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | None) -> int:
+    """Parse, run ``command(args)``; a UserError becomes one line on stderr and exit code 2."""
+    _quiet_tensorflow()
+    args = parser.parse_args(argv)
+    try:
+        return command(args)
+    except UserError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``python train.py``: parse, train, summarise."""
-    _quiet_tensorflow()
-    args = train_parser().parse_args(argv)
-    try:
-        return _train(args)
-    except UserError as error:
-        print(f"train.py: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return _run(train_parser(), _train, argv)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -108,11 +111,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.resume is not True:
             output_dir = Path(args.resume)
         # Resume with the run's own hyperparameters unless flags or a file say otherwise.
-        found = None
-        for env_guess in _checkpoint_dirs(output_dir):
-            found = ckpt.latest_valid(env_guess)
-            if found is not None:
-                break
+        found = ckpt.latest_valid(output_dir / "checkpoints")
         if found is None:
             raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}")
         base = dict(found.manifest["config"])
@@ -165,10 +164,6 @@ def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
     Console(highlight=False).print(table)
 
 
-def _checkpoint_dirs(output_dir: Path) -> list[Path]:
-    return [output_dir / "checkpoints"]
-
-
 def _device_name() -> str:
     import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")
@@ -197,13 +192,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """``python evaluate.py``: load, score, render."""
-    _quiet_tensorflow()
-    args = evaluate_parser().parse_args(argv)
-    try:
-        return _evaluate(args)
-    except UserError as error:
-        print(f"evaluate.py: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return _run(evaluate_parser(), _evaluate, argv)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

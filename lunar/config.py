@@ -18,6 +18,10 @@ from typing import Any
 from lunar.errors import UserError
 
 
+SHORT_NAMES = {"env_id": "env", "num_episodes": "episodes"}
+"""Fields known by a shorter name on the command line (``--env``) and in ``train(env=...)``."""
+
+
 @dataclass(frozen=True)
 class DQNConfig:
     """Hyperparameters of a training run (course defaults)."""

@@ -27,7 +27,7 @@ import pandas as pd
 from lunar import checkpoint as ckpt
 from lunar.agent import DQNAgent
 from lunar.atomic import check_writable, write_text, write_with
-from lunar.config import DQNConfig, differences, to_toml
+from lunar.config import SHORT_NAMES, DQNConfig, differences, to_toml
 from lunar.envs import get_rng_state, make_env, model_stem, set_rng_state, space_sizes
 from lunar.errors import UserError
 from lunar.exploration import epsilon_greedy, get_new_eps, linear_epsilon
@@ -328,18 +328,15 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                        paths=result_paths)
 
 
-OPTION_NAMES = {"env": "env_id", "episodes": "num_episodes", "learning_rate": "alpha"}
-"""Keyword names of :func:`train` that differ from the DQNConfig field they set."""
-
-
 def config_with_options(config: DQNConfig, options: dict[str, Any]) -> DQNConfig:
     """``config`` with keyword overrides, given by command-line name or field name."""
     from dataclasses import fields
 
     known = {f.name for f in fields(DQNConfig)}
+    field_of = {short: name for name, short in SHORT_NAMES.items()}
     changes = {}
     for key, value in options.items():
-        name = OPTION_NAMES.get(key, key)
+        name = field_of.get(key, key)
         if name not in known:
             raise TypeError(f"train() got an unexpected keyword argument {key!r}")
         changes[name] = value
