@@ -215,3 +215,26 @@ def test_tabular_cli_frozenlake_writes_gifs_and_compares(tmp_path):
     frames = imageio.mimread(tmp_path / "trained.gif")
     assert len(frames) == 7  # reset frame + the 6 steps of a shortest path on the 4x4 map
     assert (tmp_path / "training.gif").stat().st_size > 0
+
+
+def test_demo_play_reaches_goal_with_scripted_arrow_keys():
+    from tabular.live import play
+    env = GridWorld()
+    env.reset(seed=5)
+    (ar, ac), (gr, gc) = env.decode(env.s)
+    keys = (["KEY_DOWN"] * max(gr - ar, 0) + ["KEY_UP"] * max(ar - gr, 0)
+            + ["KEY_RIGHT"] * max(gc - ac, 0) + ["KEY_LEFT"] * max(ac - gc, 0))
+    screens = []
+    total = play(GridWorld(), iter(["x"] + keys).__next__, screens.append, seed=5)
+    distance = abs(ar - gr) + abs(ac - gc)
+    assert "goal reached" in screens[-1]
+    assert total == pytest.approx(distance * (-0.1 + 0.5) + 10)
+
+
+def test_live_reward_plot_headless_saves_png(tmp_path):
+    from tabular.live import LiveRewardPlot
+    plot = LiveRewardPlot(tmp_path / "rewards.png", every=10)
+    for i in range(50):
+        plot.add(i, float(i), 1.0)
+    assert plot.close() == tmp_path / "rewards.png"
+    assert (tmp_path / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
