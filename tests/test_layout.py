@@ -1,0 +1,33 @@
+"""The package boundaries the project promises: lunar/ and tabular/ stand alone."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_top_levels(package: str) -> set[str]:
+    names = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package, forbidden", [
+    ("lunar", {"utils", "train", "evaluate", "tabular", "bench", "tests"}),
+    ("tabular", {"lunar", "utils", "train", "evaluate", "bench", "tests"}),
+])
+def test_layout_packages_stand_alone(package, forbidden):
+    assert not (_imported_top_levels(package) & forbidden)
+
+
+def test_layout_scripts_stay_thin():
+    for script in ("train.py", "evaluate.py"):
+        code = [line for line in (ROOT / script).read_text().splitlines() if line.strip()]
+        assert len(code) <= 12, f"{script} should only parse arguments and call the package"
