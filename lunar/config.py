@@ -76,6 +76,9 @@ class DQNConfig:
     learning_starts: int = 0
     """Do not learn before the memory holds this many transitions (the course
     starts as soon as it holds more than one mini-batch)."""
+    save_target_network: bool = False
+    """Save the target network, the Polyak average of the Q-network's recent weights,
+    as the model instead of the Q-network itself (the course saves the Q-network)."""
 
     def __post_init__(self) -> None:
         validate(self)

@@ -318,7 +318,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
             result_paths = {k: paths[k] for k in ("history", "plot", "config") if paths[k].exists()}
             result_paths["checkpoint"] = last_checkpoint
             if status == "solved":
-                save_h5(agent.q_network, paths["model"])
+                save_h5(agent.target_q_network if config.save_target_network else agent.q_network, paths["model"])
                 result_paths["model"] = paths["model"]
     finally:
         reporter.stop()

@@ -65,3 +65,15 @@ def test_train_learns_cartpole(tmp_path):
                        double_dqn=True, loss="huber", num_episodes=400, num_p_av=20, target_score=195.0)
     result = train(config, tmp_path, save_outputs=False)
     assert result.solved, f"best 20-episode average {result.history['average_100'].max():.1f}"
+
+
+@pytest.mark.parametrize("save_target", [False, True])
+def test_train_saves_the_network_the_config_names(tmp_path, save_target):
+    config = DQNConfig(**CARTPOLE, num_episodes=8, target_score=15.0, seed=2, save_target_network=save_target)
+    result = train(config, tmp_path)
+    assert result.solved
+    saved = keras.models.load_model(result.paths["model"], compile=False).get_weights()
+    state = ckpt.latest_valid(tmp_path / "checkpoints").agent
+    prefix = "target" if save_target else "q"
+    for i, w in enumerate(saved):
+        np.testing.assert_array_equal(w, state[f"{prefix}/{i:03d}"])
