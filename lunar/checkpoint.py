@@ -70,8 +70,12 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def save(directory: str | Path, episode: int, manifest: dict[str, Any], agent: dict[str, np.ndarray],
-         replay: dict[str, np.ndarray], history: pd.DataFrame) -> Path:
-    """Write checkpoint ``ckpt-{episode:06d}`` atomically and keep the two newest."""
+         replay: dict[str, np.ndarray], history: pd.DataFrame, replace_others: bool = False) -> Path:
+    """Write checkpoint ``ckpt-{episode:06d}`` atomically and keep the two newest.
+
+    ``replace_others`` removes every other checkpoint once this one is in place: a
+    new run's first checkpoint replaces those of an earlier run in the same folder.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{PREFIX}{episode:06d}"
@@ -95,6 +99,10 @@ def save(directory: str | Path, episode: int, manifest: dict[str, Any], agent: d
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if replace_others:
+        for other in list_checkpoints(directory):
+            if other != final:
+                shutil.rmtree(other, ignore_errors=True)
     prune(directory)
     return final
 

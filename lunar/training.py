@@ -205,6 +205,14 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     start_time = time.perf_counter()
     last_checkpoint: Path | None = resumed.path if resumed is not None else None
 
+    # A fresh run in a folder that holds an earlier run's checkpoints replaces them, but
+    # only once its own first checkpoint is safely on disk.
+    replace_earlier_run = resumed is None and bool(ckpt.list_checkpoints(paths["checkpoints"]))
+    if replace_earlier_run and save_outputs:
+        reporter.message(f"note: {paths['checkpoints']} holds an earlier run's checkpoints; this new run "
+                         f"replaces them at its first checkpoint (to continue that run instead: "
+                         f"--resume {out})")
+
     def elapsed() -> float:
         return elapsed_before + time.perf_counter() - start_time
 
@@ -216,8 +224,12 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                     "env": get_rng_state(env), "tensorflow": "unused: no TensorFlow random op runs after "
                     "the seeded initialisation"},
         }
-        return ckpt.save(paths["checkpoints"], len(rows), manifest, agent.weights_state(),
-                         memory.state_dict(), pd.DataFrame(rows, columns=HISTORY_COLUMNS))
+        nonlocal replace_earlier_run
+        saved = ckpt.save(paths["checkpoints"], len(rows), manifest, agent.weights_state(),
+                          memory.state_dict(), pd.DataFrame(rows, columns=HISTORY_COLUMNS),
+                          replace_others=replace_earlier_run)
+        replace_earlier_run = False
+        return saved
 
     def write_outputs() -> None:
         history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)

@@ -197,3 +197,20 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
             raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.h5"]
+
+
+def test_checkpoint_new_run_replaces_earlier_runs_checkpoints(tmp_path):
+    train(DQNConfig(**SMALL, num_episodes=30), tmp_path, checkpoint_every=10)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["ckpt-000030", "ckpt-000020"]
+    messages = []
+
+    class Capture:
+        def start(self, *a): ...
+        def episode(self, row): ...
+        def stop(self): ...
+        def message(self, text): messages.append(text)
+
+    train(DQNConfig(**SMALL, num_episodes=12).replace(seed=9), tmp_path, checkpoint_every=10, reporter=Capture())
+    assert any("earlier run" in m for m in messages)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["ckpt-000012", "ckpt-000010"]
+    assert ckpt.latest_valid(tmp_path / "checkpoints").manifest["config"]["seed"] == 9
