@@ -86,6 +86,9 @@ def main() -> None:
     import pandas as pd
 
     from lunar.atomic import write_text
+    from lunar.tfsetup import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
