@@ -52,11 +52,6 @@ class DQNAgent:
             tf.TensorSpec([], tf.float32),
         ]
         self._learn_fn = tf.function(self._learn_step, input_signature=spec, jit_compile=jit_compile)
-        # The hot path: one packed float32 array in, loss, mean Q and the new weights out,
-        # called as a concrete function (a plain tf.function call costs ~100 us more per update).
-        packed_spec = tf.TensorSpec([batch_size, 2 * state_size + 3], tf.float32)
-        self._learn_packed = tf.function(self._learn_packed_step, jit_compile=jit_compile
-                                         ).get_concrete_function(packed_spec, tf.TensorSpec([], tf.float32))
         self._batch_size = batch_size
         self._jit_compile = jit_compile
         self._learn_many_fns: dict[int, Any] = {}
@@ -74,13 +69,6 @@ class DQNAgent:
         update_target_network(self.q_network, self.target_q_network, self.tau)
         mean_q = tf.reduce_mean(self.q_network(experiences[0]))
         return loss, mean_q
-
-    def _learn_packed_step(self, packed: tf.Tensor, gamma: tf.Tensor) -> list[tf.Tensor]:
-        s = self.state_size
-        experiences = (packed[:, :s], packed[:, s], packed[:, s + 1], packed[:, s + 2:2 * s + 2],
-                       packed[:, 2 * s + 2])
-        loss, mean_q = self._learn_step(experiences, gamma)
-        return [loss, mean_q] + [tf.identity(v.value) for v in self.q_network.weights]
 
     def _learn_many_step(self, batches: tf.Tensor, gamma: tf.Tensor) -> list[tf.Tensor]:
         s = self.state_size
@@ -105,14 +93,17 @@ class DQNAgent:
     def learn(self, packed: np.ndarray, gamma: float) -> tuple[float, float]:
         """One update from a packed mini-batch (rows ``[s, a, r, s', done]``, see
         :meth:`lunar.replay.ReplayMemory.sample_packed`); returns ``(loss, mean Q)``."""
-        out = self._learn_packed(tf.constant(packed), tf.constant(gamma, tf.float32))
-        self.acting_weights = [t.numpy() for t in out[2:]]
-        return float(out[0]), float(out[1])
+        return self.learn_many(packed[np.newaxis], gamma)
 
     def learn_many(self, batches: np.ndarray, gamma: float) -> tuple[float, float]:
         """``len(batches)`` consecutive updates in one compiled call, each on its own packed
         mini-batch: the same as calling :meth:`learn` on each in turn, with one call's
-        overhead. Returns the mean loss and mean Q."""
+        overhead. Returns the mean loss and mean Q.
+
+        This is the hot path: one packed float32 array in; the loss, mean Q and the
+        Q-network's new weights out (for acting in numpy), through a concrete function
+        compiled once per number of updates (a plain tf.function call costs ~100 us more).
+        """
         steps = int(batches.shape[0])
         fn = self._learn_many_fns.get(steps)
         if fn is None:
