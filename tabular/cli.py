@@ -55,7 +55,7 @@ DEFAULTS: dict[str, QLearningConfig] = {
     "frozenlake-8x8": QLearningConfig(episodes=5000, alpha=0.5, gamma=0.99, decay=0.999, max_steps=200),
     "frozenlake-8x8-slippery": QLearningConfig(episodes=25000, alpha=0.1, gamma=0.99, decay=0.9997,
                                                max_steps=200),
-    "gridworld": QLearningConfig(episodes=30000, alpha=0.5, gamma=0.9, decay=0.9997, epsilon_end=0.05,
+    "gridworld": QLearningConfig(episodes=50000, alpha=0.5, gamma=0.9, decay=0.9998, epsilon_end=0.05,
                                  max_steps=50),
 }
 
