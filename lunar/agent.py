@@ -55,6 +55,13 @@ class DQNAgent:
         self._batch_size = batch_size
         self._jit_compile = jit_compile
         self._learn_many_fns: dict[int, Any] = {}
+        self._gamma_value: float | None = None
+        self._gamma_tensor: Any = None
+        offset, self._weight_slices = 2, []
+        for v in self.q_network.weights:
+            size = int(np.prod(v.shape))
+            self._weight_slices.append((offset, offset + size, tuple(v.shape)))
+            offset += size
         self.acting_weights = [np.asarray(v) for v in self.q_network.weights]
 
     # --- learning ----------------------------------------------------------
@@ -80,8 +87,9 @@ class DQNAgent:
             loss, mean_q = self._learn_step(experiences, gamma)
             losses.append(loss)
             mean_qs.append(mean_q)
-        return [tf.reduce_mean(tf.stack(losses)), tf.reduce_mean(tf.stack(mean_qs))] + \
-            [tf.identity(v.value) for v in self.q_network.weights]
+        # One flat output (loss, mean Q, then every weight) costs one tensor hand-over, not eight.
+        return tf.concat([tf.stack([tf.reduce_mean(tf.stack(losses)), tf.reduce_mean(tf.stack(mean_qs))])]
+                         + [tf.reshape(v.value, [-1]) for v in self.q_network.weights], axis=0)
 
     def agent_learn(self, experiences: tuple, gamma: float) -> tf.Tensor:
         """The course's ``agent_learn(experiences, gamma)``: one update, returns the loss."""
@@ -111,9 +119,11 @@ class DQNAgent:
             fn = tf.function(self._learn_many_step, jit_compile=self._jit_compile
                              ).get_concrete_function(spec, tf.TensorSpec([], tf.float32))
             self._learn_many_fns[steps] = fn
-        out = fn(tf.constant(batches), tf.constant(gamma, tf.float32))
-        self.acting_weights = [t.numpy() for t in out[2:]]
-        return float(out[0]), float(out[1])
+        if gamma != self._gamma_value:
+            self._gamma_value, self._gamma_tensor = gamma, tf.constant(gamma, tf.float32)
+        flat = fn(tf.constant(batches), self._gamma_tensor).numpy()
+        self.acting_weights = [flat[start:stop].reshape(shape) for start, stop, shape in self._weight_slices]
+        return float(flat[0]), float(flat[1])
 
     def sync_acting_weights(self) -> None:
         """Refresh the numpy copy of the Q-network used for acting."""
