@@ -43,6 +43,20 @@ def _wait_for_checkpoint(output_dir, proc, timeout=120):
     raise AssertionError("no checkpoint appeared")
 
 
+class MessageCapture:
+    """A training reporter that keeps only the messages."""
+
+    def __init__(self, messages):
+        self.messages = messages
+
+    def start(self, *args): ...
+    def episode(self, row): ...
+    def stop(self): ...
+
+    def message(self, text):
+        self.messages.append(text)
+
+
 def _learning_columns(frame):
     return frame.drop(columns="elapsed_seconds").reset_index(drop=True)
 
@@ -108,14 +122,8 @@ def test_checkpoint_damaged_newest_is_reported_and_previous_used(tmp_path, damag
 
     messages = []
 
-    class Capture:
-        def start(self, *a): ...
-        def episode(self, row): ...
-        def stop(self): ...
-        def message(self, text): messages.append(text)
-
     result = train(config.replace(num_episodes=14), tmp_path, resume=True, force=True, checkpoint_every=5,
-                   reporter=Capture())
+                   reporter=MessageCapture(messages))
     assert any("damaged" in m and "ckpt-000012" in m for m in messages) or \
         any("unreadable" in m and "ckpt-000012" in m for m in messages), messages
     assert any("Resumed from" in m and "ckpt-000010" in m for m in messages)
@@ -204,13 +212,8 @@ def test_checkpoint_new_run_replaces_earlier_runs_checkpoints(tmp_path):
     assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["ckpt-000030", "ckpt-000020"]
     messages = []
 
-    class Capture:
-        def start(self, *a): ...
-        def episode(self, row): ...
-        def stop(self): ...
-        def message(self, text): messages.append(text)
-
-    train(DQNConfig(**SMALL, num_episodes=12).replace(seed=9), tmp_path, checkpoint_every=10, reporter=Capture())
+    train(DQNConfig(**SMALL, num_episodes=12).replace(seed=9), tmp_path, checkpoint_every=10,
+          reporter=MessageCapture(messages))
     assert any("earlier run" in m for m in messages)
     assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["ckpt-000012", "ckpt-000010"]
     assert ckpt.latest_valid(tmp_path / "checkpoints").manifest["config"]["seed"] == 9
