@@ -7,7 +7,6 @@ with the course's constants. The lab's notebook imports this module as ``utils``
 from __future__ import annotations
 
 import random
-from collections import deque
 from typing import Any, Sequence
 
 import numpy as np
@@ -111,8 +110,3 @@ def embed_mp4(filename: str):
         encoded = base64.b64encode(handle.read()).decode()
     return HTML(f'<video width="840" height="480" controls><source src="data:video/mp4;base64,{encoded}" '
                 'type="video/mp4"></video>')
-
-
-def course_memory_buffer(capacity: int = _COURSE.memory_size) -> deque:
-    """``deque(maxlen=MEMORY_SIZE)``, the course's replay memory."""
-    return deque(maxlen=capacity)

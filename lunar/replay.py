@@ -13,7 +13,7 @@ bootstrap from ``max_a' Q(s', a')``.
 
 from __future__ import annotations
 
-from collections import deque, namedtuple
+from collections import namedtuple
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -148,8 +148,3 @@ class ReplayMemory:
         memory.size = n
         memory.position = n % memory.capacity
         return memory
-
-
-def course_memory(capacity: int) -> deque:
-    """The course's replay memory: ``deque(maxlen=MEMORY_SIZE)`` of ``experience``."""
-    return deque(maxlen=capacity)

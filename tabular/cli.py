@@ -15,7 +15,7 @@ import pandas as pd
 
 from tabular.algorithms import greedy_policy, policy_evaluation, value_iteration
 from tabular.errors import UserError
-from tabular.qlearning import QLearningConfig, QLearningResult, q_learning, run_policy, success_rate
+from tabular.qlearning import QLearningConfig, QLearningResult, q_learning, success_rate
 from tabular.worlds import ARROWS, GRID_ACTIONS, ChainMaze, GridWorld, MarsRover
 
 EXIT_BAD_INPUT = 2
@@ -30,7 +30,6 @@ class Outcome:
     result: QLearningResult
     v_star: np.ndarray
     q_star: np.ndarray
-    extra: dict[str, Any]
 
     @property
     def history(self) -> pd.DataFrame:
@@ -120,7 +119,6 @@ def _config(key: str, args: argparse.Namespace) -> QLearningConfig:
 
 def run_world(world: str, args: argparse.Namespace, on_episode: Any = None) -> Outcome:
     """Build the world, learn it, and solve it exactly."""
-    extra: dict[str, Any] = {}
     if world == "frozenlake":
         from tabular.frozenlake import make_frozenlake
         env = make_frozenlake(args.map, args.slippery, args.custom_map)
@@ -151,7 +149,7 @@ def run_world(world: str, args: argparse.Namespace, on_episode: Any = None) -> O
         raise UserError(f"gamma must be in [0, 1) to compare with value iteration, got {config.gamma}")
     result = q_learning(env, config, on_episode=on_episode)
     v_star, q_star = value_iteration(base.P, base.observation_space.n, base.action_space.n, config.gamma)
-    return Outcome(env, config, result, v_star, q_star, extra)
+    return Outcome(env, config, result, v_star, q_star)
 
 
 def action_names(env: Any) -> list[str]:
@@ -323,4 +321,4 @@ def _write_gifs(args: argparse.Namespace, outcome: Outcome, policy: np.ndarray, 
     _print(f"GIFs: {out / 'training.gif'} ({training} frames), {out / 'trained.gif'} ({trained} frames)")
 
 
-__all__ = ["main", "run_world", "Outcome", "DEFAULTS", "run_policy"]
+__all__ = ["main", "run_world", "Outcome", "DEFAULTS"]

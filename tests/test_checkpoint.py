@@ -1,7 +1,6 @@
 """Training that loses nothing: checkpoints, resume after SIGKILL or SIGINT, damaged files,
 numerical faults and bad input. Small CartPole runs keep the file well under two minutes."""
 
-import os
 import random
 import signal
 import subprocess
