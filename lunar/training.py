@@ -271,12 +271,10 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                     # --- learn: every NUM_STEPS_FOR_UPDATE steps, sample and update (incl. soft update) ---
                     if ((t + 1) % config.num_steps_for_update == 0 and len(memory) > config.minibatch_size
                             and len(memory) >= config.learning_starts):
-                        if config.gradient_steps == 1:
-                            loss, mean_q = agent.learn(memory.sample_packed(config.minibatch_size, rng), gamma)
-                        else:  # several updates, one compiled call: same result as one call each
-                            loss, mean_q = agent.learn_many(np.stack([
-                                memory.sample_packed(config.minibatch_size, rng)
-                                for _ in range(config.gradient_steps)]), gamma)
+                        # GRADIENT_STEPS updates (the course: one) in one compiled call
+                        batches = np.stack([memory.sample_packed(config.minibatch_size, rng)
+                                            for _ in range(config.gradient_steps)])
+                        loss, mean_q = agent.learn_many(batches, gamma)
                         if learn_hook is not None:
                             loss = learn_hook(loss)
                         if not np.isfinite(loss) or not np.isfinite(mean_q):
