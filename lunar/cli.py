@@ -19,6 +19,16 @@ EXIT_INTERRUPTED = 130
 
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where it says something (not None or False) and once."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default" in text or any(action.default is quiet for quiet in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action) or text
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports bad input on one line (no usage dump) with exit code 2."""
 
@@ -44,7 +54,7 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train a Deep Q-Network (the course's Lunar Lander lab) until the 100-episode "
                     "average reaches the target score. Writes the model, history CSV, learning curve "
                     "and checkpoints to --output-dir.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help="TOML file of hyperparameters (e.g. configs/fast.toml); flags override it")
     parser.add_argument("--output-dir", type=Path, default=Path("models"), help="where outputs go")
@@ -64,7 +74,8 @@ def train_parser() -> argparse.ArgumentParser:
         flag = "--" + SHORT_NAMES.get(f.name, f.name).replace("_", "-")
         kind = {"bool": _bool, "int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
                                                                         else f.type.__name__]
-        group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper(),
+        metavar = {_bool: "BOOL", int: "N", float: "X", str: "TEXT"}[kind]
+        group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=metavar,
                            help=f"{docs.get(f.name, '')} (default: {f.default!r})")
     return parser
 
@@ -175,7 +186,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
         prog="evaluate.py",
         description="Score a trained Q-network greedily on fixed environment seeds (episode i uses "
                     "reset(seed=SEED+i)) and render the first episodes to a video.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("models/lunar_lander_model.h5"),
                         help="Keras model file (.h5 or .keras)")
     parser.add_argument("--env", default="LunarLander-v3", help="Gymnasium id (Box observations, Discrete actions)")
