@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from lunar.losses import q_learning_loss
 from lunar.networks import create_networks, numpy_forward
+from lunar.replay import unpack
 
 
 def update_target_network(q_network: keras.Model, target_q_network: keras.Model, tau: float) -> None:
@@ -78,13 +79,9 @@ class DQNAgent:
         return loss, mean_q
 
     def _learn_many_step(self, batches: tf.Tensor, gamma: tf.Tensor) -> list[tf.Tensor]:
-        s = self.state_size
         losses, mean_qs = [], []
         for g in range(batches.shape[0]):  # unrolled: each update sees the previous one's weights
-            packed = batches[g]
-            experiences = (packed[:, :s], packed[:, s], packed[:, s + 1], packed[:, s + 2:2 * s + 2],
-                           packed[:, 2 * s + 2])
-            loss, mean_q = self._learn_step(experiences, gamma)
+            loss, mean_q = self._learn_step(unpack(batches[g], self.state_size), gamma)
             losses.append(loss)
             mean_qs.append(mean_q)
         # One flat output (loss, mean Q, then every weight) costs one tensor hand-over, not eight.

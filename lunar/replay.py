@@ -14,7 +14,7 @@ bootstrap from ``max_a' Q(s', a')``.
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -39,6 +39,18 @@ def sample_indices(rng: np.random.Generator, size: int, batch_size: int) -> np.n
             if np.unique(indices).size == batch_size:
                 return indices
     return rng.choice(size, size=batch_size, replace=False)
+
+
+def row_columns(state_size: int) -> tuple:
+    """Where each field sits in a packed row ``[state, action, reward, next_state, done]``:
+    index these into a row (or ``[:, c]`` into a batch, numpy or TensorFlow alike)."""
+    s = state_size
+    return (slice(0, s), s, s + 1, slice(s + 2, 2 * s + 2), 2 * s + 2)
+
+
+def unpack(packed: Any, state_size: int) -> tuple:
+    """``(states, actions, rewards, next_states, done_vals)`` of a packed batch (numpy or tensor)."""
+    return tuple(packed[:, c] for c in row_columns(state_size))
 
 
 def batch_from_deque(memory: Sequence[experience], indices: Iterable[int]) -> Batch:
@@ -70,7 +82,7 @@ class ReplayMemory:
         self.capacity = int(capacity)
         self.state_size = s = int(state_size)
         self.data = np.zeros((self.capacity, 2 * s + 3), dtype=np.float32)
-        self._columns = (slice(0, s), s, s + 1, slice(s + 2, 2 * s + 2), 2 * s + 2)
+        self._columns = row_columns(s)
         self.position = 0  # next row to write
         self.size = 0
 
@@ -91,12 +103,8 @@ class ReplayMemory:
     def add(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray, done: bool) -> None:
         """Store one transition, overwriting the oldest when full."""
         row = self.data[self.position]
-        s = self.state_size
-        row[:s] = state
-        row[s] = action
-        row[s + 1] = reward
-        row[s + 2:2 * s + 2] = next_state
-        row[2 * s + 2] = done
+        for column, value in zip(self._columns, (state, action, reward, next_state, done)):
+            row[column] = value
         self.position = (self.position + 1) % self.capacity
         if self.size < self.capacity:
             self.size += 1
@@ -119,8 +127,7 @@ class ReplayMemory:
 
     def gather(self, indices: np.ndarray) -> Batch:
         """``(states, actions, rewards, next_states, done_vals)`` at logical ``indices``, float32."""
-        packed = self.gather_packed(indices)
-        return tuple(packed[:, c] for c in self._columns)  # type: ignore[return-value]
+        return unpack(self.gather_packed(indices), self.state_size)  # type: ignore[return-value]
 
     def sample_packed(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """A uniform random mini-batch of distinct transitions, packed rows."""
