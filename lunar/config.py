@@ -76,9 +76,19 @@ class DQNConfig:
     learning_starts: int = 0
     """Do not learn before the memory holds this many transitions (the course
     starts as soon as it holds more than one mini-batch)."""
+    n_step: int = 1
+    """Multi-step targets: store ``(s_t, a_t, sum_{k<n} gamma^k r_{t+k}, s_{t+n}, done)`` and
+    bootstrap with ``gamma^n``; 1 is the course's one-step target."""
     save_target_network: bool = False
     """Save the target network, the Polyak average of the Q-network's recent weights,
     as the model instead of the Q-network itself (the course saves the Q-network)."""
+    eval_every: int = 0
+    """Model selection: every this many episodes (and when the run solves) play
+    ``eval_episodes`` greedy episodes on validation seeds 1,000,000 and up (never the
+    official 0..99) and save, at the end, the network that scored best; 0 saves the
+    network as it is when the run stops (course). Training itself is unchanged."""
+    eval_episodes: int = 10
+    """Greedy validation episodes per evaluation (see ``eval_every``)."""
 
     def __post_init__(self) -> None:
         validate(self)
@@ -115,11 +125,12 @@ def validate(config: DQNConfig) -> None:
             raise UserError(message)
 
     for name in ("memory_size", "num_steps_for_update", "minibatch_size", "num_episodes",
-                 "max_num_timesteps", "num_p_av", "hidden_units", "gradient_steps"):
+                 "max_num_timesteps", "num_p_av", "hidden_units", "gradient_steps", "n_step",
+                 "eval_episodes"):
         value = getattr(c, name)
         need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
              f"{name} must be a positive integer, got {value!r}")
-    for name in ("epsilon_decay_steps", "learning_starts"):
+    for name in ("epsilon_decay_steps", "learning_starts", "eval_every"):
         value = getattr(c, name)
         need(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
     for name in ("gamma", "alpha", "tau", "e_decay", "e_min", "epsilon_start", "target_score",

@@ -18,6 +18,9 @@ from lunar.errors import UserError
 
 DEFAULT_MODEL = Path("models/lunar_lander_model.h5")
 SOLVED_SCORE = 200.0
+VALIDATION_SEED = 1_000_000
+"""First seed of the validation episodes that model selection plays during training,
+far from the official seeds 0..99 so that the official score stays a held-out test."""
 
 
 @dataclass
@@ -126,3 +129,12 @@ def evaluate(model: str | Path | Any = DEFAULT_MODEL, env: str = "LunarLander-v3
         return evaluate_policy(q_network, environment, episodes=episodes, seed=seed)
     finally:
         environment.close()
+
+
+def validation_score(weights: list[np.ndarray], env: Any, episodes: int, seed: int = VALIDATION_SEED) -> float:
+    """Mean greedy return of a Q-network given as numpy ``weights`` (see
+    :func:`lunar.networks.numpy_forward`) over ``episodes`` episodes from seeds
+    ``seed, seed + 1, ...``: the yardstick of model selection during training."""
+    from lunar.networks import numpy_forward
+
+    return float(evaluate_policy(lambda state: numpy_forward(weights, state), env, episodes, seed).returns.mean())

@@ -155,3 +155,50 @@ class ReplayMemory:
         memory.size = n
         memory.position = n % memory.capacity
         return memory
+
+
+class NStepTransitions:
+    """Turns an episode's one-step transitions into ``n``-step ones.
+
+    For the transition at ``t`` it hands out, once ``s_{t+n}`` is known,
+    ``(s_t, a_t, R, s_{t+n}, False)`` with ``R = sum_{k=0}^{n-1} gamma^k r_{t+k}``; the
+    learner then bootstraps with ``gamma^n``. When the episode terminates earlier,
+    every pending transition is handed out with the rewards up to the end and
+    ``done = True`` (nothing to bootstrap). When it is cut by a time limit, the pending
+    transitions, whose ``n``-step window is incomplete, are dropped: they would need a
+    shorter discount than ``gamma^n``. With ``n = 1`` this is the identity:
+    ``(s_t, a_t, r_t, s_{t+1}, terminated)``.
+    """
+
+    def __init__(self, n: int, gamma: float) -> None:
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.n = int(n)
+        self.gamma = float(gamma)
+        self._pending: list[list] = []  # [state, action, return so far, discount of the next reward]
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def push(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
+             terminated: bool, truncated: bool = False) -> list[tuple]:
+        """Add one step; return the transitions ``(s, a, R, s', done)`` now complete, oldest first."""
+        self._pending.append([state, action, 0.0, 1.0])
+        for entry in self._pending:
+            entry[2] += entry[3] * reward
+            entry[3] *= self.gamma
+        if terminated:
+            ready = [(s, a, ret, next_state, True) for s, a, ret, _ in self._pending]
+            self._pending.clear()
+            return ready
+        ready = []
+        if len(self._pending) == self.n:
+            s, a, ret, _ = self._pending.pop(0)
+            ready.append((s, a, ret, next_state, False))
+        if truncated:
+            self._pending.clear()
+        return ready
+
+    def clear(self) -> None:
+        """Forget the pending steps (a new episode begins)."""
+        self._pending.clear()

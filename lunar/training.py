@@ -30,14 +30,17 @@ from lunar.atomic import check_writable, write_text, write_with
 from lunar.config import SHORT_NAMES, DQNConfig, differences, to_toml
 from lunar.envs import get_rng_state, make_env, model_stem, set_rng_state, space_sizes
 from lunar.errors import UserError
+from lunar.evaluation import validation_score
 from lunar.exploration import epsilon_greedy, get_new_eps, linear_epsilon
 from lunar.plotting import save_learning_curve
-from lunar.replay import ReplayMemory
+from lunar.replay import NStepTransitions, ReplayMemory
 
 HISTORY_COLUMNS = ["episode", "return", "steps", "total_steps", "epsilon", "average_100", "loss", "mean_q",
-                   "elapsed_seconds"]
+                   "eval_score", "elapsed_seconds"]
 """Columns of the history CSV. ``average_100`` is the moving average over ``num_p_av``
-episodes; every column but ``elapsed_seconds`` (wall clock) is repeatable with a seed."""
+episodes; ``eval_score`` the validation score where model selection evaluated (see
+``DQNConfig.eval_every``); every column but ``elapsed_seconds`` (wall clock) is
+repeatable with a seed."""
 
 
 class NumericalError(RuntimeError):
@@ -200,6 +203,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         reporter.message(f"Resumed from {resumed.path} at episode {len(rows)}")
 
     gamma = config.gamma
+    n_step = NStepTransitions(config.n_step, gamma)
+    bootstrap_gamma = gamma ** config.n_step  # the discount of max_a' Q(s', a') in a stored target
     returns = [float(r["return"]) for r in rows]
     status = "episode_cap"
     start_time = time.perf_counter()
@@ -213,6 +218,14 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                          f"replaces them at its first checkpoint (to continue that run instead: "
                          f"--resume {out})")
 
+    # Model selection (eval_every > 0): the best validated weights of the network to be saved.
+    saved_network = agent.target_q_network if config.save_target_network else agent.q_network
+    eval_env = make_env(config.env_id) if config.eval_every else None
+    best: dict[str, Any] = {"score": -np.inf, "episode": 0, "weights": None}
+    if resumed is not None and "best" in resumed.manifest:
+        keys = sorted(k for k in resumed.agent if k.startswith("best/"))
+        best = {**resumed.manifest["best"], "weights": [np.asarray(resumed.agent[k]) for k in keys]}
+
     def elapsed() -> float:
         return elapsed_before + time.perf_counter() - start_time
 
@@ -224,8 +237,12 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                     "env": get_rng_state(env), "tensorflow": "unused: no TensorFlow random op runs after "
                     "the seeded initialisation"},
         }
+        arrays = agent.weights_state()
+        if best["weights"] is not None:
+            manifest["best"] = {"score": best["score"], "episode": best["episode"]}
+            arrays.update({f"best/{i:03d}": w for i, w in enumerate(best["weights"])})
         nonlocal replace_earlier_run
-        saved = ckpt.save(paths["checkpoints"], len(rows), manifest, agent.weights_state(),
+        saved = ckpt.save(paths["checkpoints"], len(rows), manifest, arrays,
                           memory.state_dict(), pd.DataFrame(rows, columns=HISTORY_COLUMNS),
                           replace_others=replace_earlier_run)
         replace_earlier_run = False
@@ -248,6 +265,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                     status = "solved"  # resumed from a checkpoint of a solved run
                     break
                 state, _ = env.reset(seed=first_reset_seed)
+                n_step.clear()
                 first_reset_seed = None
                 episode_return = 0.0
                 losses: list[float] = []
@@ -266,7 +284,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                     total_steps += 1
 
                     # --- store: done is `terminated` alone, a time-limit cut still bootstraps ---
-                    memory.add(state, action, reward, next_state, terminated)
+                    for transition in n_step.push(state, action, reward, next_state, terminated, truncated):
+                        memory.add(*transition)
 
                     # --- learn: every NUM_STEPS_FOR_UPDATE steps, sample and update (incl. soft update) ---
                     if ((t + 1) % config.num_steps_for_update == 0 and len(memory) > config.minibatch_size
@@ -274,7 +293,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                         # GRADIENT_STEPS updates (the course: one) in one compiled call
                         batches = np.stack([memory.sample_packed(config.minibatch_size, rng)
                                             for _ in range(config.gradient_steps)])
-                        loss, mean_q = agent.learn_many(batches, gamma)
+                        loss, mean_q = agent.learn_many(batches, bootstrap_gamma)
                         if learn_hook is not None:
                             loss = learn_hook(loss)
                         if not np.isfinite(loss) or not np.isfinite(mean_q):
@@ -300,7 +319,16 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                        "epsilon": episode_epsilon, "average_100": average,
                        "loss": float(np.mean(losses)) if losses else float("nan"),
                        "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
-                       "elapsed_seconds": round(elapsed(), 3)}
+                       "eval_score": float("nan"), "elapsed_seconds": 0.0}
+
+                # --- select: score the network to be saved on validation episodes, keep the best ---
+                solved = average >= config.target_score
+                if eval_env is not None and ((episode + 1) % config.eval_every == 0 or solved):
+                    weights = [np.asarray(v) for v in saved_network.weights]
+                    row["eval_score"] = validation_score(weights, eval_env, config.eval_episodes)
+                    if row["eval_score"] > best["score"]:
+                        best = {"score": row["eval_score"], "episode": episode + 1, "weights": weights}
+                row["elapsed_seconds"] = round(elapsed(), 3)
                 rows.append(row)
                 reporter.episode(row)
 
@@ -308,7 +336,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                 if not config.epsilon_decay_steps:
                     epsilon = get_new_eps(epsilon, config.e_decay, config.e_min)
 
-                if average >= config.target_score:
+                if solved:
                     status = "solved"
                     break
                 if max_total_steps is not None and total_steps >= max_total_steps:
@@ -328,11 +356,16 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
             result_paths = {k: paths[k] for k in ("history", "plot", "config") if paths[k].exists()}
             result_paths["checkpoint"] = last_checkpoint
             if status == "solved":
-                save_h5(agent.target_q_network if config.save_target_network else agent.q_network, paths["model"])
+                save_h5(_with_weights(saved_network, best["weights"]), paths["model"])
                 result_paths["model"] = paths["model"]
+                if best["weights"] is not None:
+                    reporter.message(f"Saved the network of episode {best['episode']}, the best on validation "
+                                     f"(mean {best['score']:.1f} over {config.eval_episodes} greedy episodes)")
     finally:
         reporter.stop()
         env.close()
+        if eval_env is not None:
+            eval_env.close()
     history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     return TrainResult(history=history, status=status, total_steps=total_steps, wall_seconds=wall,
                        paths=result_paths)
@@ -351,6 +384,17 @@ def config_with_options(config: DQNConfig, options: dict[str, Any]) -> DQNConfig
             raise TypeError(f"train() got an unexpected keyword argument {key!r}")
         changes[name] = value
     return config.replace(**changes) if changes else config
+
+
+def _with_weights(model: Any, weights: list[np.ndarray] | None) -> Any:
+    """``model`` itself, or a copy of it carrying ``weights``."""
+    if weights is None:
+        return model
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(weights)
+    return copy
 
 
 def save_h5(model: Any, path: str | Path) -> Path:

@@ -7,6 +7,7 @@ import pytest
 
 from lunar import checkpoint as ckpt
 from lunar.config import DQNConfig
+from lunar.replay import row_columns
 from lunar.training import HISTORY_COLUMNS, train
 
 CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32)
@@ -48,6 +49,23 @@ def test_train_stores_terminations_as_done(tmp_path):
     assert rows[ends, -1].all()
 
 
+def test_train_stores_n_step_returns(tmp_path):
+    gamma = 0.9
+    config = DQNConfig(**CARTPOLE, num_episodes=4, target_score=1e9, gamma=gamma, n_step=3)
+    result = train(config, tmp_path)
+    rows = ckpt.latest_valid(tmp_path / "checkpoints").replay["rows"]
+    state, _, reward, next_state, done = row_columns(4)
+    start = 0
+    for length in result.history["steps"]:  # CartPole pays 1 per step; these episodes end by falling
+        episode = rows[start:start + length]
+        start += length
+        # the first length-2 transitions see 3 rewards and bootstrap; the last 2 see the rest and stop
+        expected = [1 + gamma + gamma ** 2] * (length - 2) + [1 + gamma, 1.0]
+        np.testing.assert_allclose(episode[:, reward], expected, rtol=1e-6)
+        np.testing.assert_array_equal(episode[:, done], [0.0] * (length - 3) + [1.0] * 3)
+        np.testing.assert_array_equal(episode[:-3, next_state], episode[3:, state])  # s' of step t is s of t+3
+    assert start == len(rows) == result.total_steps
+
 def test_train_same_seed_same_history(tmp_path):
     config = DQNConfig(**CARTPOLE, num_episodes=15, target_score=1e9, seed=11)
     a = train(config, tmp_path / "a").history.drop(columns="elapsed_seconds")
@@ -77,3 +95,41 @@ def test_train_saves_the_network_the_config_names(tmp_path, save_target):
     prefix = "target" if save_target else "q"
     for i, w in enumerate(saved):
         np.testing.assert_array_equal(w, state[f"{prefix}/{i:03d}"])
+
+
+SELECTION = dict(CARTPOLE, num_episodes=40, num_p_av=5, target_score=34.0, seed=0, eval_every=3, eval_episodes=3)
+
+
+def test_train_model_selection_saves_the_best_validated_network(tmp_path):
+    from lunar.envs import make_env
+    from lunar.evaluation import validation_score
+
+    result = train(DQNConfig(**SELECTION), tmp_path / "selected")
+    assert result.solved
+    scores = result.history["eval_score"]
+    evaluated = scores.notna().to_numpy()
+    ends = result.history["episode"].to_numpy()
+    assert (evaluated == ((ends % 3 == 0) | (ends == result.episodes))).all()  # every 3rd and the last
+    model = keras.models.load_model(result.paths["model"], compile=False)
+    env = make_env("CartPole-v1")
+    saved = validation_score([np.asarray(w) for w in model.weights], env, 3)
+    assert saved == scores.max()
+    # model selection watches training, it does not change it
+    plain = train(DQNConfig(**dict(SELECTION, eval_every=0)), tmp_path / "plain").history
+    pd.testing.assert_frame_equal(result.history.drop(columns=["elapsed_seconds", "eval_score"]),
+                                  plain.drop(columns=["elapsed_seconds", "eval_score"]))
+    assert plain["eval_score"].isna().all()
+
+
+def test_train_model_selection_survives_resume(tmp_path):
+    whole = train(DQNConfig(**SELECTION), tmp_path / "whole")
+    assert whole.solved
+    stop = int(whole.history["eval_score"].idxmax()) + 2  # stop just after the best evaluation
+    train(DQNConfig(**dict(SELECTION, num_episodes=stop)), tmp_path / "split")
+    resumed = train(DQNConfig(**SELECTION), tmp_path / "split", resume=True, force=True)
+    pd.testing.assert_frame_equal(resumed.history.drop(columns="elapsed_seconds"),
+                                  whole.history.drop(columns="elapsed_seconds"))
+    a = keras.models.load_model(whole.paths["model"], compile=False)
+    b = keras.models.load_model(resumed.paths["model"], compile=False)
+    for x, y in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
