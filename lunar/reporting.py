@@ -29,6 +29,7 @@ class ConsoleReporter:
         self._last_steps = 0
         self._last_time = 0.0
         self._rate = 0.0
+        self._validation = ""
 
     def start(self, config: DQNConfig, first_episode: int) -> None:
         self.window = config.num_p_av
@@ -51,8 +52,11 @@ class ConsoleReporter:
             self._last_steps, self._last_time = row["total_steps"], now
         line = course_line(row, self.window)
         if self._progress is not None:
+            score = row.get("eval_score", float("nan"))
+            if score == score:  # not NaN: model selection evaluated this episode
+                self._validation = f" | validation {score:7.2f}"
             info = (f"avg {row['average_100']:8.2f} | last {row['return']:8.2f} | eps {row['epsilon']:.3f} | "
-                    f"{self._rate:,.0f} steps/s")
+                    f"{self._rate:,.0f} steps/s{self._validation}")
             self._progress.update(self._task, completed=row["episode"], info=info)
             if row["episode"] % self.window == 0:
                 self._progress.console.print(line)

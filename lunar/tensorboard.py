@@ -6,8 +6,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-SCALARS = ("episode_return", "average_100", "epsilon", "loss", "mean_q")
-"""The five scalars written per episode (x axis: episode)."""
+SCALARS = ("episode_return", "average_100", "epsilon", "loss", "mean_q", "eval_score")
+"""The scalars written per episode (x axis: episode); ``eval_score`` only where model
+selection evaluated (``--eval-every``)."""
 
 
 class TensorBoardReporter:
@@ -29,7 +30,7 @@ class TensorBoardReporter:
         import tensorflow as tf
 
         values = {"episode_return": row["return"], "average_100": row["average_100"], "epsilon": row["epsilon"],
-                  "loss": row["loss"], "mean_q": row["mean_q"]}
+                  "loss": row["loss"], "mean_q": row["mean_q"], "eval_score": row.get("eval_score")}
         with self._writer.as_default(step=int(row["episode"])):
             for name, value in values.items():
                 if value is not None and not math.isnan(float(value)):

@@ -36,11 +36,11 @@ def test_api_evaluate_scores_a_model(tmp_path):
     assert len(score.episodes) == 2 and set(score.summary()) >= {"mean", "std", "min", "median"}
 
 
-def test_tensorboard_run_writes_the_five_scalars(tmp_path):
+def test_tensorboard_run_writes_the_scalars(tmp_path):
     import tensorflow as tf
 
     lunar.train(env="CartPole-v1", episodes=4, output_dir=tmp_path / "out", tensorboard=tmp_path / "tb",
-                memory_size=1000, minibatch_size=16)
+                memory_size=1000, minibatch_size=16, eval_every=2, eval_episodes=1)
     tags: dict[str, int] = {}
     for event_file in (tmp_path / "tb").rglob("events.out.tfevents.*"):
         for event in tf.compat.v1.train.summary_iterator(str(event_file)):
@@ -48,6 +48,7 @@ def test_tensorboard_run_writes_the_five_scalars(tmp_path):
                 tags[value.tag] = tags.get(value.tag, 0) + 1
     assert {"episode_return", "average_100", "epsilon", "loss", "mean_q"} <= set(tags)
     assert tags["episode_return"] == 4 and tags["epsilon"] == 4
+    assert tags["eval_score"] == 2  # model selection evaluates every 2nd episode
 
 
 def test_config_presets_load_and_course_is_the_default():
