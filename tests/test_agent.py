@@ -81,3 +81,16 @@ def test_learn_many_equals_consecutive_learn_calls():
     assert loss == pytest.approx(np.mean(losses), rel=1e-5)
     for a, b in zip(one.weights_state().values(), many.weights_state().values()):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_learn_many_direct_call_equals_public_call():
+    direct = DQNAgent(8, 4, seed=4, batch_size=64)
+    public = DQNAgent(8, 4, seed=4, batch_size=64)
+    public.direct_call = False
+    for step in range(3):
+        batches = np.stack([_packed(10 * step + i) for i in range(2)])
+        assert direct.learn_many(batches, 0.99) == public.learn_many(batches, 0.99)
+    for a, b in zip(direct.weights_state().values(), public.weights_state().values()):
+        np.testing.assert_array_equal(a, b)
+    # the direct path was taken (a wrapper, not TensorFlow's ConcreteFunction) on this TensorFlow
+    assert type(direct._learn_many_fns[2]) is not type(public._learn_many_fns[2])
