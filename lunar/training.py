@@ -1,7 +1,8 @@
 """The DQN training loop, as an importable ``train(config)``.
 
 It reads top to bottom as the course's loop: act, step, store, learn (every
-``NUM_STEPS_FOR_UPDATE`` steps: sample, ``agent_learn``, soft update), log. The
+``NUM_STEPS_FOR_UPDATE`` steps: sample, ``agent_learn``, soft update), log, and,
+with ``eval_every``, select (score the network on validation episodes). The
 difference is speed: acting uses a numpy copy of the Q-network, the replay memory
 is a preallocated array, and the update is one XLA-compiled call.
 
