@@ -285,6 +285,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                     total_steps += 1
 
                     # --- store: done is `terminated` alone, a time-limit cut still bootstraps ---
+                    # (with n_step > 1 the n-step transitions that are complete; see NStepTransitions)
                     for transition in n_step.push(state, action, reward, next_state, terminated, truncated):
                         memory.add(*transition)
 
