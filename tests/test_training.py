@@ -97,23 +97,25 @@ def test_train_saves_the_network_the_config_names(tmp_path, save_target):
         np.testing.assert_array_equal(w, state[f"{prefix}/{i:03d}"])
 
 
-SELECTION = dict(CARTPOLE, num_episodes=40, num_p_av=5, target_score=34.0, seed=0, eval_every=3, eval_episodes=3)
+SELECTION = dict(CARTPOLE, num_episodes=12, target_score=1e9, seed=0, eval_every=3, eval_episodes=3)
 
 
-def test_train_model_selection_saves_the_best_validated_network(tmp_path):
+def _best(folder):
+    """The best validated weights and their score, from the newest checkpoint."""
+    c = ckpt.latest_valid(folder / "checkpoints")
+    return [c.agent[k] for k in sorted(k for k in c.agent if k.startswith("best/"))], c.manifest["best"]
+
+
+def test_train_model_selection_keeps_the_best_validated_network(tmp_path):
     from lunar.envs import make_env
     from lunar.evaluation import validation_score
 
     result = train(DQNConfig(**SELECTION), tmp_path / "selected")
-    assert result.solved
     scores = result.history["eval_score"]
-    evaluated = scores.notna().to_numpy()
-    ends = result.history["episode"].to_numpy()
-    assert (evaluated == ((ends % 3 == 0) | (ends == result.episodes))).all()  # every 3rd and the last
-    model = keras.models.load_model(result.paths["model"], compile=False)
-    env = make_env("CartPole-v1")
-    saved = validation_score([np.asarray(w) for w in model.weights], env, 3)
-    assert saved == scores.max()
+    assert scores.notna().tolist() == [episode % 3 == 0 for episode in range(1, 13)]
+    weights, best = _best(tmp_path / "selected")
+    assert best["score"] == scores.max() and best["episode"] == int(scores.idxmax()) + 1
+    assert validation_score(weights, make_env("CartPole-v1"), 3) == best["score"]
     # model selection watches training, it does not change it
     plain = train(DQNConfig(**dict(SELECTION, eval_every=0)), tmp_path / "plain").history
     pd.testing.assert_frame_equal(result.history.drop(columns=["elapsed_seconds", "eval_score"]),
@@ -121,15 +123,21 @@ def test_train_model_selection_saves_the_best_validated_network(tmp_path):
     assert plain["eval_score"].isna().all()
 
 
-def test_train_model_selection_survives_resume(tmp_path):
+def test_train_model_selection_survives_resume_and_is_what_is_saved(tmp_path):
     whole = train(DQNConfig(**SELECTION), tmp_path / "whole")
-    assert whole.solved
-    stop = int(whole.history["eval_score"].idxmax()) + 2  # stop just after the best evaluation
-    train(DQNConfig(**dict(SELECTION, num_episodes=stop)), tmp_path / "split")
+    train(DQNConfig(**dict(SELECTION, num_episodes=7)), tmp_path / "split")
     resumed = train(DQNConfig(**SELECTION), tmp_path / "split", resume=True, force=True)
     pd.testing.assert_frame_equal(resumed.history.drop(columns="elapsed_seconds"),
                                   whole.history.drop(columns="elapsed_seconds"))
-    a = keras.models.load_model(whole.paths["model"], compile=False)
-    b = keras.models.load_model(resumed.paths["model"], compile=False)
-    for x, y in zip(a.weights, b.weights):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    weights, best = _best(tmp_path / "split")
+    whole_weights, whole_best = _best(tmp_path / "whole")
+    assert best == whole_best
+    for a, b in zip(weights, whole_weights):
+        np.testing.assert_array_equal(a, b)
+    # a run that counts as solved when resumed saves the best validated network, not the last one
+    done = train(DQNConfig(**dict(SELECTION, num_episodes=13, target_score=-1e9)), tmp_path / "split",
+                 resume=True, force=True)
+    assert done.solved
+    model = keras.models.load_model(done.paths["model"], compile=False)
+    for a, b in zip(model.weights, weights):
+        np.testing.assert_array_equal(np.asarray(a), b)
