@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from lunar.losses import q_learning_loss
-from lunar.networks import create_networks, numpy_forward
+from lunar.networks import create_networks, numpy_forward, numpy_weights
 from lunar.replay import unpack
 
 
@@ -74,7 +74,7 @@ class DQNAgent:
             size = int(np.prod(v.shape))
             self._weight_slices.append((offset, offset + size, tuple(v.shape)))
             offset += size
-        self.acting_weights = [np.asarray(v) for v in self.q_network.weights]
+        self.acting_weights = numpy_weights(self.q_network)
 
     # --- learning ----------------------------------------------------------
     def _learn_step(self, experiences: tuple, gamma: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -136,7 +136,7 @@ class DQNAgent:
 
     def sync_acting_weights(self) -> None:
         """Refresh the numpy copy of the Q-network used for acting."""
-        self.acting_weights = [np.asarray(v) for v in self.q_network.weights]
+        self.acting_weights = numpy_weights(self.q_network)
 
     # --- acting --------------------------------------------------------------
     def q_values(self, states: np.ndarray) -> np.ndarray:

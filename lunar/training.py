@@ -33,6 +33,7 @@ from lunar.envs import get_rng_state, make_env, model_stem, set_rng_state, space
 from lunar.errors import UserError
 from lunar.evaluation import validation_score
 from lunar.exploration import epsilon_greedy, get_new_eps, linear_epsilon
+from lunar.networks import numpy_weights
 from lunar.plotting import save_learning_curve
 from lunar.replay import NStepTransitions, ReplayMemory
 
@@ -326,7 +327,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                 # --- select: score the network to be saved on validation episodes, keep the best ---
                 solved = average >= config.target_score
                 if eval_env is not None and ((episode + 1) % config.eval_every == 0 or solved):
-                    weights = [np.asarray(v) for v in saved_network.weights]
+                    weights = numpy_weights(saved_network)
                     row["eval_score"] = validation_score(weights, eval_env, config.eval_episodes)
                     if row["eval_score"] > best["score"]:
                         best = {"score": row["eval_score"], "episode": episode + 1, "weights": weights}
