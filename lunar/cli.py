@@ -267,4 +267,5 @@ def _print_score(score: Any, args: argparse.Namespace) -> None:
     outcomes = ", ".join(f"{k} {v}" for k, v in frame["outcome"].value_counts().items())
     console.print(f"{s['episodes']} episodes (seeds {args.seed}..{args.seed + s['episodes'] - 1}): "
                   f"mean {s['mean']:.1f}, std {s['std']:.1f}, min {s['min']:.1f}, median {s['median']:.1f}, "
-                  f"at or above 200: {100 * s['share_at_or_above']:.0f}%  [{outcomes}]", soft_wrap=True)
+                  f"at or above 200: {100 * s['share_at_or_above']:.0f}%  [{outcomes}]", soft_wrap=True,
+                  markup=False)  # the brackets are text, not rich markup

@@ -84,11 +84,22 @@ def check_model_fits(model: Any, env: Any, env_id: str) -> None:
 
 
 def outcome(env: Any, state: np.ndarray, terminated: bool, truncated: bool) -> str:
-    """'landed', 'crashed', 'flew away' or 'timed out' for LunarLander; else 'terminated' / 'truncated'."""
+    """'landed', 'crashed', 'flew away', 'timed out on the ground' or 'timed out in the air' for
+    LunarLander; else 'terminated' / 'truncated'.
+
+    'Timed out on the ground' is the commonest failure of a DQN lander: legs down, at rest, but
+    firing an engine now and then, which keeps Box2D from putting the body to sleep, and only a
+    body asleep earns the +100 and ends the episode. The observation cannot show how long the
+    lander has been still, so the network hardly tells "wait" from "fire a little".
+    """
     base = env.unwrapped
+    lunar_lander = hasattr(base, "lander") and hasattr(base, "game_over")
     if truncated and not terminated:
+        if lunar_lander:
+            on_ground = len(state) >= 8 and (state[6] > 0.5 or state[7] > 0.5)
+            return "timed out on the ground" if on_ground else "timed out in the air"
         return "timed out"
-    if hasattr(base, "lander") and hasattr(base, "game_over"):
+    if lunar_lander:
         if base.game_over:
             return "crashed"
         if abs(float(state[0])) >= 1.0:

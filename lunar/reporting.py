@@ -59,14 +59,14 @@ class ConsoleReporter:
                     f"{self._rate:,.0f} steps/s{self._validation}")
             self._progress.update(self._task, completed=row["episode"], info=info)
             if row["episode"] % self.window == 0:
-                self._progress.console.print(line)
+                self._progress.console.print(line, markup=False)
         elif not self.quiet and row["episode"] % self.window == 0:
             print(line, file=self.stream, flush=True)
         self._last_row = row
 
     def message(self, text: str) -> None:
         if self._progress is not None:
-            self._progress.console.print(text)
+            self._progress.console.print(text, markup=False)  # a path may hold brackets
         elif not self.quiet:
             print(text, file=self.stream, flush=True)
 

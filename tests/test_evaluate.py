@@ -11,7 +11,7 @@ import pytest
 
 from lunar.cli import evaluate_main
 from lunar.envs import make_env
-from lunar.evaluation import evaluate
+from lunar.evaluation import evaluate, evaluate_policy, outcome
 from lunar.networks import build_q_network
 from lunar.video import create_video
 
@@ -65,6 +65,25 @@ def test_evaluate_protocol_is_deterministic(tmp_path):
     assert set(a["outcome"]) == {"crashed"}
 
 
+def test_outcome_tells_a_lander_timed_out_on_the_ground_from_one_in_the_air():
+    import gymnasium as gym
+
+    env = gym.make("LunarLander-v3", max_episode_steps=20)  # truncated long before it reaches the ground
+    noop = lambda state: np.array([[1.0, 0.0, 0.0, 0.0]])  # noqa: E731
+    rows = evaluate_policy(noop, env, episodes=2).episodes
+    assert rows["steps"].tolist() == [20, 20]
+    assert set(rows["outcome"]) == {"timed out in the air"}
+    state = np.zeros(8, np.float32)
+    for legs, expected in (((1, 1), "timed out on the ground"), ((0, 1), "timed out on the ground"),
+                           ((0, 0), "timed out in the air")):
+        state[6:8] = legs
+        assert outcome(env, state, terminated=False, truncated=True) == expected
+    cartpole = make_env("CartPole-v1")
+    assert outcome(cartpole, np.zeros(4), terminated=False, truncated=True) == "timed out"
+    env.close()
+    cartpole.close()
+
+
 def test_evaluate_cli_writes_csv_and_video(tmp_path, capsys):
     model_path = tmp_path / "falling.h5"
     _falling_model(model_path)
@@ -79,6 +98,15 @@ def test_evaluate_cli_writes_csv_and_video(tmp_path, capsys):
                                                                         "outcome"]
     frames = imageio.mimread(video, memtest=False)
     assert len(frames) == int(rows["steps"][:2].sum()) + 2  # two episodes, each with its reset frame
+
+
+def test_evaluate_cli_summary_counts_outcomes_without_the_table(tmp_path, capsys):
+    model_path = tmp_path / "falling.h5"
+    _falling_model(model_path)
+    assert evaluate_main(["--model", str(model_path), "--episodes", "21", "--no-video"]) == 0
+    out = capsys.readouterr().out
+    assert "outcome" not in out  # more than 20 episodes: no per-episode table
+    assert "[crashed 21]" in out
 
 
 def _lambda_model(path):
