@@ -79,6 +79,10 @@ class DQNConfig:
     n_step: int = 1
     """Multi-step targets: store ``(s_t, a_t, sum_{k<n} gamma^k r_{t+k}, s_{t+n}, done)`` and
     bootstrap with ``gamma^n``; 1 is the course's one-step target."""
+    ez_greedy_mu: float = 0.0
+    """Temporally-extended epsilon-greedy (Dabney et al., 2021): an exploratory random action
+    is repeated for ``n`` steps, ``P(n) proportional to n^-mu`` (``mu > 1``, capped at
+    ``max_num_timesteps``); 0 explores one step at a time (course)."""
     save_target_network: bool = False
     """Save the target network, the Polyak average of the Q-network's recent weights,
     as the model instead of the Q-network itself (the course saves the Q-network)."""
@@ -134,7 +138,7 @@ def validate(config: DQNConfig) -> None:
         value = getattr(c, name)
         need(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
     for name in ("gamma", "alpha", "tau", "e_decay", "e_min", "epsilon_start", "target_score",
-                 "grad_clip_norm"):
+                 "grad_clip_norm", "ez_greedy_mu"):
         value = getattr(c, name)
         need(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
              f"{name} must be a finite number, got {value!r}")
@@ -144,6 +148,7 @@ def validate(config: DQNConfig) -> None:
     need(0.0 < c.e_decay <= 1.0, f"e_decay must be in (0, 1], got {c.e_decay}")
     need(0.0 <= c.e_min <= 1.0, f"e_min must be in [0, 1], got {c.e_min}")
     need(0.0 <= c.epsilon_start <= 1.0, f"epsilon_start must be in [0, 1], got {c.epsilon_start}")
+    need(c.ez_greedy_mu == 0.0 or c.ez_greedy_mu > 1.0, f"ez_greedy_mu must be 0 or > 1, got {c.ez_greedy_mu}")
     need(c.grad_clip_norm >= 0.0, f"grad_clip_norm must be >= 0, got {c.grad_clip_norm}")
     need(c.minibatch_size <= c.memory_size,
          f"minibatch_size ({c.minibatch_size}) is larger than memory_size ({c.memory_size})")

@@ -32,7 +32,7 @@ from lunar.config import SHORT_NAMES, DQNConfig, differences, to_toml
 from lunar.envs import get_rng_state, make_env, model_stem, set_rng_state, space_sizes
 from lunar.errors import UserError
 from lunar.evaluation import validation_score
-from lunar.exploration import epsilon_greedy, get_new_eps, linear_epsilon
+from lunar.exploration import EzGreedy, epsilon_greedy, get_new_eps, linear_epsilon
 from lunar.networks import numpy_weights
 from lunar.plotting import save_learning_curve
 from lunar.replay import NStepTransitions, ReplayMemory
@@ -205,6 +205,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         reporter.message(f"Resumed from {resumed.path} at episode {len(rows)}")
 
     gamma = config.gamma
+    explore = (EzGreedy(config.ez_greedy_mu, config.max_num_timesteps) if config.ez_greedy_mu
+               else epsilon_greedy)
     n_step = NStepTransitions(config.n_step, gamma)
     bootstrap_gamma = gamma ** config.n_step  # the discount of max_a' Q(s', a') in a stored target
     returns = [float(r["return"]) for r in rows]
@@ -268,6 +270,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                     break
                 state, _ = env.reset(seed=first_reset_seed)
                 n_step.clear()
+                if isinstance(explore, EzGreedy):
+                    explore.reset()
                 first_reset_seed = None
                 episode_return = 0.0
                 losses: list[float] = []
@@ -275,11 +279,11 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                 episode_epsilon = epsilon
                 t = 0
                 for t in range(config.max_num_timesteps):
-                    # --- act: epsilon-greedy on a numpy forward pass ---
+                    # --- act: epsilon-greedy (or ez-greedy) on a numpy forward pass ---
                     if config.epsilon_decay_steps:
                         epsilon = linear_epsilon(total_steps, config.epsilon_decay_steps,
                                                  config.epsilon_start, config.e_min)
-                    action = epsilon_greedy(agent.q_values(state), epsilon, rng)
+                    action = explore(agent.q_values(state), epsilon, rng)
 
                     # --- step ---
                     next_state, reward, terminated, truncated, _ = env.step(action)

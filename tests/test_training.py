@@ -66,6 +66,24 @@ def test_train_stores_n_step_returns(tmp_path):
         np.testing.assert_array_equal(episode[:-3, next_state], episode[3:, state])  # s' of step t is s of t+3
     assert start == len(rows) == result.total_steps
 
+def _mean_run_length(actions):
+    changes = np.flatnonzero(np.diff(actions) != 0)
+    return len(actions) / (len(changes) + 1)
+
+
+def test_train_ez_greedy_holds_random_actions(tmp_path):
+    # epsilon stays 1: every action is exploratory; CartPole's two actions, drawn one step
+    # at a time, change on average every other step
+    config = DQNConfig(**CARTPOLE, num_episodes=40, target_score=1e9, epsilon_start=1.0, e_decay=1.0)
+    runs = {}
+    for mu in (0.0, 1.5):
+        train(config.replace(ez_greedy_mu=mu), tmp_path / str(mu))
+        rows = ckpt.latest_valid(tmp_path / str(mu) / "checkpoints").replay["rows"]
+        runs[mu] = _mean_run_length(rows[:, row_columns(4)[1]])
+    assert 1.6 < runs[0.0] < 2.5
+    assert runs[1.5] > 3.5
+
+
 def test_train_same_seed_same_history(tmp_path):
     config = DQNConfig(**CARTPOLE, num_episodes=15, target_score=1e9, seed=11)
     a = train(config, tmp_path / "a").history.drop(columns="elapsed_seconds")
