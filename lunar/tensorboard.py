@@ -6,9 +6,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-SCALARS = ("episode_return", "average_100", "epsilon", "loss", "mean_q", "eval_score")
-"""The scalars written per episode (x axis: episode); ``eval_score`` only where model
-selection evaluated (``--eval-every``)."""
+SCALARS = {"episode_return": "return", "average_100": "average_100", "epsilon": "epsilon", "loss": "loss",
+           "mean_q": "mean_q", "eval_score": "eval_score"}
+"""Scalar name -> history column, written per episode (x axis: episode) where the value is a
+number: ``eval_score`` only where model selection evaluated (``--eval-every``)."""
 
 
 class TensorBoardReporter:
@@ -29,10 +30,9 @@ class TensorBoardReporter:
     def episode(self, row: dict[str, Any]) -> None:
         import tensorflow as tf
 
-        values = {"episode_return": row["return"], "average_100": row["average_100"], "epsilon": row["epsilon"],
-                  "loss": row["loss"], "mean_q": row["mean_q"], "eval_score": row.get("eval_score")}
         with self._writer.as_default(step=int(row["episode"])):
-            for name, value in values.items():
+            for name, column in SCALARS.items():
+                value = row.get(column)
                 if value is not None and not math.isnan(float(value)):
                     tf.summary.scalar(name, float(value))
         if self.inner is not None:
