@@ -87,7 +87,7 @@ def outcome(env: Any, state: np.ndarray, terminated: bool, truncated: bool) -> s
     """'landed', 'crashed', 'flew away', 'timed out on the ground' or 'timed out in the air' for
     LunarLander; else 'terminated' / 'truncated'.
 
-    'Timed out on the ground' is the commonest failure of a DQN lander: legs down, at rest, but
+    'Timed out on the ground' is the fast preset's commonest failure: legs down, at rest, but
     firing an engine now and then, which keeps Box2D from putting the body to sleep, and only a
     body asleep earns the +100 and ends the episode. The observation cannot show how long the
     lander has been still, so the network hardly tells "wait" from "fire a little".
