@@ -42,7 +42,7 @@ def run_seed(preset: str, seed: int, workdir: Path) -> dict:
         raise SystemExit(f"seed {seed} failed: {log.read_text().strip()[-500:]}")
     history = pd.read_csv(out / "lunar_lander_history.csv")
     last = history.iloc[-1]
-    solved = bool(last["average_100"] >= 200)
+    solved = bool(last["moving_average"] >= 200)
     row = {"preset": preset, "seed": seed, "solved": solved, "episodes": int(last["episode"]),
            "env_steps": int(last["total_steps"]), "wall_seconds": float(last["elapsed_seconds"]),
            "peak_rss_mb": round(peak_kb / 1024, 1), "greedy_mean": float("nan"),

@@ -82,7 +82,7 @@ def components(config: DQNConfig) -> list[tuple[str, float, float]]:
         ("sampling a mini-batch", median_us(lambda: course_get_experiences(memory_deque, config.minibatch_size)),
          median_us(lambda: memory.sample_packed(config.minibatch_size, rng))),
         ("learn step (incl. soft update)", median_us(lambda: course.agent_learn(batch_course, config.gamma)),
-         median_us(lambda: lean.learn(packed, config.gamma))),
+         median_us(lambda: lean.learn(packed[np.newaxis], config.gamma))),
         ("target update alone", median_us(soft_update), median_us(lean_update)),
     ]
 

@@ -30,18 +30,29 @@ import pandas as pd
 
 from lunar.atomic import fsync_dir
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the history's moving-average column is ``moving_average`` and the retired options
+(docs/tuning.md) are gone from the configuration. Format 1 is refused with a clear line."""
 PREFIX = "ckpt-"
 KEEP = 2
 
 
 @dataclass
-class Checkpoint:
-    path: Path
+class Bundle:
+    """A training run as plain data (see :meth:`lunar.run.Run.bundle`): what a checkpoint holds."""
+
     manifest: dict[str, Any]
+    """Counters, epsilon, random-generator states and the configuration (JSON)."""
     agent: dict[str, np.ndarray]
     replay: dict[str, np.ndarray]
     history: pd.DataFrame
+
+
+@dataclass
+class Checkpoint(Bundle):
+    """A bundle read back from disk, and the folder it came from."""
+
+    path: Path = Path()
 
 
 class CheckpointError(Exception):
@@ -69,26 +80,26 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def save(directory: str | Path, episode: int, manifest: dict[str, Any], agent: dict[str, np.ndarray],
-         replay: dict[str, np.ndarray], history: pd.DataFrame, replace_others: bool = False) -> Path:
-    """Write checkpoint ``ckpt-{episode:06d}`` atomically and keep the two newest.
+def save(directory: str | Path, bundle: Bundle, replace_others: bool = False) -> Path:
+    """Write ``bundle`` as checkpoint ``ckpt-{episodes:06d}`` atomically and keep the two newest.
 
     ``replace_others`` removes every other checkpoint once this one is in place: a
     new run's first checkpoint replaces those of an earlier run in the same folder.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    episode = len(bundle.history)
     final = directory / f"{PREFIX}{episode:06d}"
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=directory))
     try:
         files = {
-            "agent.npz": _npz_bytes(agent),
-            "replay.npz": _npz_bytes(replay),
-            "history.csv": history.to_csv(index=False).encode("utf-8"),
+            "agent.npz": _npz_bytes(bundle.agent),
+            "replay.npz": _npz_bytes(bundle.replay),
+            "history.csv": bundle.history.to_csv(index=False).encode("utf-8"),
         }
         for name, data in files.items():
             _write_synced(staging / name, data)
-        manifest = dict(manifest, format_version=FORMAT_VERSION, episode=episode,
+        manifest = dict(bundle.manifest, format_version=FORMAT_VERSION, episode=episode,
                         files={name: hashlib.sha256(data).hexdigest() for name, data in files.items()})
         _write_synced(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
         fsync_dir(staging)
@@ -133,9 +144,11 @@ def load(path: str | Path) -> Checkpoint:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CheckpointError(f"{path.name}: unreadable manifest ({error})") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path.name}: unknown checkpoint format {manifest.get('format_version')!r}"
-                              if isinstance(manifest, dict) else f"{path.name}: malformed manifest")
+    if not isinstance(manifest, dict):
+        raise CheckpointError(f"{path.name}: malformed manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path.name}: checkpoint format {manifest.get('format_version')!r}, this kit reads "
+                              f"{FORMAT_VERSION} (made by another version of lunar-kit: start a new run)")
     for name, expected in manifest.get("files", {}).items():
         file = path / name
         if not file.is_file():
@@ -154,7 +167,7 @@ def load(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path.name}: unreadable data ({error})") from None
     if len(history) != manifest.get("episode"):
         raise CheckpointError(f"{path.name}: history has {len(history)} rows for episode {manifest.get('episode')}")
-    return Checkpoint(path, manifest, agent, replay, history)
+    return Checkpoint(manifest, agent, replay, history, path)
 
 
 def latest_valid(directory: str | Path, warn: Any = None) -> Checkpoint | None:

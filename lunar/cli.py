@@ -11,12 +11,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from lunar.config import SHORT_NAMES, DQNConfig, field_docs, load_toml
+from lunar.config import DQNConfig, field_docs, load_toml
 from lunar.errors import UserError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
+FLAG_NAMES = {"env_id": "env", "num_episodes": "episodes"}
+"""Fields with a shorter flag (``--env``, ``--episodes``); every other field is ``--field-name``."""
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -71,7 +73,7 @@ def train_parser() -> argparse.ArgumentParser:
     docs = field_docs()
     group = parser.add_argument_group("hyperparameters (defaults: the course's)")
     for f in fields(DQNConfig):
-        flag = "--" + SHORT_NAMES.get(f.name, f.name).replace("_", "-")
+        flag = "--" + FLAG_NAMES.get(f.name, f.name).replace("_", "-")
         kind = {"bool": _bool, "int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
                                                                         else f.type.__name__]
         metavar = {_bool: "BOOL", int: "N", float: "X", str: "TEXT"}[kind]
@@ -113,25 +115,23 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from lunar import checkpoint as ckpt
+    from lunar.outputs import output_paths
     from lunar.reporting import ConsoleReporter
-    from lunar.training import NumericalError, output_paths, train
+    from lunar.training import NumericalError, train
 
-    output_dir = args.output_dir
-    base = None
-    if args.resume is not None:
-        if args.resume is not True:
-            output_dir = Path(args.resume)
-        # Resume with the run's own hyperparameters unless flags or a file say otherwise.
-        found = ckpt.latest_valid(output_dir / "checkpoints")
-        if found is None:
-            raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}")
-        base = dict(found.manifest["config"])
-    config = resolve_config(args, base)
     reporter = ConsoleReporter(quiet=args.quiet)
+    output_dir = args.output_dir if args.resume in (None, True) else Path(args.resume)
+    checkpoint = None
+    if args.resume is not None:  # read and verified once, here; train() continues from it
+        checkpoint = ckpt.latest_valid(output_dir / "checkpoints", warn=reporter.message)
+        if checkpoint is None:
+            raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}")
+    # A resumed run keeps its own hyperparameters unless a file or flags say otherwise.
+    config = resolve_config(args, checkpoint.manifest["config"] if checkpoint else None)
     if not args.quiet:
         print(f"{config.env_id}: seed {config.seed}, TensorFlow on {_device_name()}", flush=True)
     try:
-        result = train(config, output_dir, resume=args.resume is not None, force=args.force,
+        result = train(config, output_dir, resume=checkpoint or False, force=args.force,
                        checkpoint_every=args.checkpoint_every, reporter=reporter, tensorboard=args.tensorboard)
     except NumericalError as error:
         print(f"train.py: numerical fault: {error}", file=sys.stderr)
@@ -164,7 +164,7 @@ def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
     table = Table(title=f"DQN on {config.env_id}, seed {config.seed}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    average = result.history["average_100"].iloc[-1] if len(result.history) else float("nan")
+    average = result.history["moving_average"].iloc[-1] if len(result.history) else float("nan")
     for key, value in [("status", result.status), ("episodes", f"{result.episodes:,}"),
                        ("environment steps", f"{result.total_steps:,}"),
                        (f"last {config.num_p_av}-episode average", f"{average:.2f}"),
@@ -210,7 +210,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lunar.atomic import check_writable, write_text
     from lunar.envs import make_env
     from lunar.evaluation import check_model_fits, evaluate_policy, load_q_network
-    from lunar.video import check_video_path, episode_frames, greedy_policy, write_frames
+    from lunar.networks import greedy_policy
+    from lunar.video import check_video_path, episode_frames, write_frames
 
     if args.episodes <= 0:
         raise UserError(f"--episodes must be positive, got {args.episodes}")

@@ -18,9 +18,6 @@ from lunar.errors import UserError
 
 DEFAULT_MODEL = Path("models/lunar_lander_model.h5")
 SOLVED_SCORE = 200.0
-VALIDATION_SEED = 1_000_000
-"""First seed of the validation episodes that model selection plays during training,
-far from the official seeds 0..99 so that the official score stays a held-out test."""
 
 
 @dataclass
@@ -83,36 +80,11 @@ def check_model_fits(model: Any, env: Any, env_id: str) -> None:
                         f"{obs_shape} -> ({n_actions},)")
 
 
-def outcome(env: Any, state: np.ndarray, terminated: bool, truncated: bool) -> str:
-    """'landed', 'crashed', 'flew away', 'timed out on the ground' or 'timed out in the air' for
-    LunarLander; else 'terminated' / 'truncated'.
-
-    'Timed out on the ground' is the fast preset's commonest failure: legs down, at rest, but
-    firing an engine now and then, which keeps Box2D from putting the body to sleep, and only a
-    body asleep earns the +100 and ends the episode. The observation cannot show how long the
-    lander has been still, so the network hardly tells "wait" from "fire a little".
-    """
-    base = env.unwrapped
-    lunar_lander = hasattr(base, "lander") and hasattr(base, "game_over")
-    if truncated and not terminated:
-        if lunar_lander:
-            on_ground = len(state) >= 8 and (state[6] > 0.5 or state[7] > 0.5)
-            return "timed out on the ground" if on_ground else "timed out in the air"
-        return "timed out"
-    if lunar_lander:
-        if base.game_over:
-            return "crashed"
-        if abs(float(state[0])) >= 1.0:
-            return "flew away"
-        if not base.lander.awake:
-            return "landed"
-    return "terminated" if terminated else "truncated"
-
-
 def evaluate_policy(model: Any, env: Any, episodes: int = 100, seed: int = 0,
                     max_steps: int = 100_000) -> Score:
     """Play ``episodes`` greedy episodes with seeds ``seed, seed + 1, ...``."""
-    from lunar.video import greedy_policy
+    from lunar.envs import outcome
+    from lunar.networks import greedy_policy
 
     policy = greedy_policy(model)
     rows = []
@@ -140,12 +112,3 @@ def evaluate(model: str | Path | Any = DEFAULT_MODEL, env: str = "LunarLander-v3
         return evaluate_policy(q_network, environment, episodes=episodes, seed=seed)
     finally:
         environment.close()
-
-
-def validation_score(weights: list[np.ndarray], env: Any, episodes: int, seed: int = VALIDATION_SEED) -> float:
-    """Mean greedy return of a Q-network given as numpy ``weights`` (see
-    :func:`lunar.networks.numpy_forward`) over ``episodes`` episodes from seeds
-    ``seed, seed + 1, ...``: the yardstick of model selection during training."""
-    from lunar.networks import numpy_forward
-
-    return float(evaluate_policy(lambda state: numpy_forward(weights, state), env, episodes, seed).returns.mean())

@@ -8,7 +8,7 @@ which is why the training loop acts through it.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
@@ -56,3 +56,11 @@ def numpy_forward(weights: Sequence[np.ndarray], states: np.ndarray) -> np.ndarr
         if i < last:
             np.maximum(x, 0.0, out=x)
     return x
+
+
+def greedy_policy(q_network: Any) -> Callable[[np.ndarray], int]:
+    """``state -> argmax_a Q(state, a)``; a Keras model runs as numpy, any other callable as is."""
+    if hasattr(q_network, "weights") and hasattr(q_network, "layers"):
+        arrays = numpy_weights(q_network)
+        return lambda state: int(np.argmax(numpy_forward(arrays, np.asarray(state, np.float32))))
+    return lambda state: int(np.argmax(np.asarray(q_network(np.expand_dims(state, 0))).reshape(-1)))

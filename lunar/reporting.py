@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from lunar.config import DQNConfig
+
+
+class Reporter(Protocol):
+    """Watches a run: ``start`` once, ``episode`` with each history row, ``message`` for notes."""
+
+    def start(self, config: DQNConfig, first_episode: int) -> None: ...
+    def episode(self, row: dict[str, Any]) -> None: ...
+    def message(self, text: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+class SilentReporter:
+    def start(self, config: DQNConfig, first_episode: int) -> None: ...
+    def episode(self, row: dict[str, Any]) -> None: ...
+    def message(self, text: str) -> None: ...
+    def stop(self) -> None: ...
 
 
 def course_line(row: dict[str, Any], window: int) -> str:
     """The course's progress line."""
     return (f"Episode {row['episode']} | Total point average of the last {window} episodes: "
-            f"{row['average_100']:.2f}")
+            f"{row['moving_average']:.2f}")
 
 
 class ConsoleReporter:
@@ -29,7 +45,6 @@ class ConsoleReporter:
         self._last_steps = 0
         self._last_time = 0.0
         self._rate = 0.0
-        self._validation = ""
 
     def start(self, config: DQNConfig, first_episode: int) -> None:
         self.window = config.num_p_av
@@ -52,11 +67,8 @@ class ConsoleReporter:
             self._last_steps, self._last_time = row["total_steps"], now
         line = course_line(row, self.window)
         if self._progress is not None:
-            score = row.get("eval_score", float("nan"))
-            if score == score:  # not NaN: model selection evaluated this episode
-                self._validation = f" | validation {score:7.2f}"
-            info = (f"avg {row['average_100']:8.2f} | last {row['return']:8.2f} | eps {row['epsilon']:.3f} | "
-                    f"{self._rate:,.0f} steps/s{self._validation}")
+            info = (f"avg {row['moving_average']:8.2f} | last {row['return']:8.2f} | eps {row['epsilon']:.3f} | "
+                    f"{self._rate:,.0f} steps/s")
             self._progress.update(self._task, completed=row["episode"], info=info)
             if row["episode"] % self.window == 0:
                 self._progress.console.print(line, markup=False)

@@ -6,10 +6,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-SCALARS = {"episode_return": "return", "average_100": "average_100", "epsilon": "epsilon", "loss": "loss",
-           "mean_q": "mean_q", "eval_score": "eval_score"}
+SCALARS = {"episode_return": "return", "moving_average": "moving_average", "epsilon": "epsilon", "loss": "loss",
+           "mean_q": "mean_q"}
 """Scalar name -> history column, written per episode (x axis: episode) where the value is a
-number: ``eval_score`` only where model selection evaluated (``--eval-every``)."""
+number (``loss`` and ``mean_q`` are missing before the first update)."""
 
 
 class TensorBoardReporter:

@@ -9,19 +9,9 @@ import numpy as np
 
 from lunar.atomic import atomic_path
 from lunar.errors import UserError
+from lunar.networks import greedy_policy
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
-
-
-def greedy_policy(q_network: Any) -> Callable[[np.ndarray], int]:
-    """``state -> argmax_a Q(state, a)``; a Keras model runs as numpy, any other callable as is."""
-    from lunar.networks import numpy_forward, numpy_weights
-
-    weights = getattr(q_network, "weights", None)
-    if weights is not None and hasattr(q_network, "layers"):
-        arrays = numpy_weights(q_network)
-        return lambda state: int(np.argmax(numpy_forward(arrays, np.asarray(state, np.float32))))
-    return lambda state: int(np.argmax(np.asarray(q_network(np.expand_dims(state, 0))).reshape(-1)))
 
 
 def _writer(path: Path, fps: int):

@@ -137,16 +137,21 @@ def test_checkpoint_resume_refuses_changed_hyperparameters(tmp_path):
     assert result.episodes == 7
 
 
-def test_checkpoint_nan_loss_stops_with_episode_and_step_and_keeps_checkpoint(tmp_path):
+def test_checkpoint_nan_loss_stops_with_episode_and_step_and_keeps_checkpoint(tmp_path, monkeypatch):
+    from lunar.agent import DQNAgent, LearnResult
+
     config = DQNConfig(**SMALL, num_episodes=40)
     calls = {"n": 0}
+    learn = DQNAgent.learn
 
-    def inject(loss):
+    def poisoned(agent, batches, gamma):
         calls["n"] += 1
-        return float("nan") if calls["n"] == 150 else loss
+        result = learn(agent, batches, gamma)
+        return LearnResult(float("nan"), result.mean_q) if calls["n"] == 150 else result
 
-    with pytest.raises(NumericalError, match=r"episode \d+, step \d+"):
-        train(config, tmp_path, checkpoint_every=5, learn_hook=inject)
+    monkeypatch.setattr(DQNAgent, "learn", poisoned)
+    with pytest.raises(NumericalError, match=r"episode \d+, step \d+; the last good checkpoint is .*ckpt-0000"):
+        train(config, tmp_path, checkpoint_every=5)
     found = ckpt.latest_valid(tmp_path / "checkpoints")
     assert found is not None and found.manifest["episode"] % 5 == 0
     np.testing.assert_array_equal(found.history["episode"], np.arange(1, found.manifest["episode"] + 1))

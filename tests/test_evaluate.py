@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from lunar.cli import evaluate_main
-from lunar.envs import make_env
-from lunar.evaluation import evaluate, evaluate_policy, outcome
+from lunar.envs import make_env, outcome
+from lunar.evaluation import evaluate, evaluate_policy
 from lunar.networks import build_q_network
 from lunar.video import create_video
 

@@ -5,7 +5,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from lunar.replay import NStepTransitions, ReplayMemory, batch_from_deque, experience, sample_indices
+from lunar.replay import ReplayMemory, batch_from_deque, experience, sample_indices
 
 
 def _fill(capacity, count, state_size=8, seed=0):
@@ -78,59 +78,3 @@ def test_replay_memory_state_dict_round_trip():
 
 def test_replay_memory_100k_lunar_transitions_under_10_mb():
     assert ReplayMemory(100_000, 8).nbytes() < 10 * 2**20
-
-
-def _episode(length, seed=0):
-    rng = np.random.default_rng(seed)
-    states = [rng.normal(size=3) for _ in range(length + 1)]
-    return states, [int(a) for a in rng.integers(0, 4, length)], [float(r) for r in rng.normal(size=length)]
-
-
-def _n_step_written_out(states, actions, rewards, n, gamma, terminated):
-    """The n-step transitions of one episode, from the formula, index by index."""
-    T, out = len(rewards), []
-    for t in range(T):
-        end = t + n
-        if end <= T:  # the window fits: bootstrap from s_{t+n} unless the episode ended there
-            R = sum(gamma ** k * rewards[t + k] for k in range(n))
-            out.append((t, R, end, terminated and end == T))
-        elif terminated:  # the episode ended inside the window: rewards up to the end, no bootstrap
-            R = sum(gamma ** k * rewards[t + k] for k in range(T - t))
-            out.append((t, R, T, True))
-    return out
-
-
-@pytest.mark.parametrize("n", [1, 2, 3, 5])
-@pytest.mark.parametrize("terminated", [True, False])
-def test_n_step_transitions_match_formula(n, terminated):
-    gamma, T = 0.9, 11
-    states, actions, rewards = _episode(T, seed=n)
-    acc = NStepTransitions(n, gamma)
-    got = []
-    for t in range(T):
-        last = t == T - 1
-        got += acc.push(states[t], actions[t], rewards[t], states[t + 1],
-                        terminated=terminated and last, truncated=not terminated and last)
-    want = _n_step_written_out(states, actions, rewards, n, gamma, terminated)
-    assert len(got) == len(want)
-    for (s, a, R, s2, done), (t, R_want, t2, done_want) in zip(got, want):
-        assert s is states[t] and a == actions[t] and s2 is states[t2] and done == done_want
-        assert R == pytest.approx(R_want, rel=1e-12)
-    assert len(acc) == 0
-
-
-def test_n_step_transitions_with_n_1_are_the_one_step_transitions():
-    states, actions, rewards = _episode(6)
-    acc = NStepTransitions(1, 0.99)
-    for t in range(6):
-        (s, a, r, s2, done), = acc.push(states[t], actions[t], rewards[t], states[t + 1], t == 5)
-        assert (s is states[t], a, r, s2 is states[t + 1], done) == (True, actions[t], rewards[t], True, t == 5)
-
-
-def test_n_step_transitions_time_limit_cut_drops_incomplete_windows():
-    states, actions, rewards = _episode(4)
-    acc = NStepTransitions(3, 0.5)
-    out = [acc.push(states[t], actions[t], rewards[t], states[t + 1], False, truncated=t == 3) for t in range(4)]
-    assert [len(o) for o in out] == [0, 0, 1, 1]  # transitions 0 and 1; 2 and 3 lack s_{t+3}
-    assert out[3][0][4] is False and out[3][0][3] is states[4]
-    assert len(acc) == 0

@@ -3,7 +3,6 @@
 import math
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,9 +10,10 @@ import pytest
 from tabular import (ChainMaze, GridWorld, MarsRover, QLearningConfig, discounted_return, exponential_epsilon,
                      greedy_policy, multiplicative_epsilon, policy_evaluation, q_learning, q_learning_update,
                      success_rate, value_iteration)
-from tabular.cli import DEFAULTS, gridworld_path_excess, run_world
-from tabular.frozenlake import exact_success_probability, make_frozenlake, parse_map
+from tabular import WORLDS, train
 from tabular.errors import UserError
+from tabular.frozenlake import exact_success_probability, make_frozenlake, parse_map
+from tabular.reports import gridworld_path_excess
 
 SEED_004_TABLE = np.array([[0.59048997, 0.6561], [0.59048961, 0.729], [0.65609989, 0.81],
                            [0.72899988, 0.9], [0.80999924, 1.0], [0.0, 0.0]])
@@ -57,7 +57,7 @@ def test_epsilon_schedules_match_their_formulas():
 
 
 def test_chain_maze_reproduces_seed_004_q_table():
-    result = q_learning(ChainMaze(), DEFAULTS["chain"])
+    result = q_learning(ChainMaze(), WORLDS["chain"].settings(ChainMaze()))
     np.testing.assert_allclose(np.round(result.q, 2), np.round(SEED_004_TABLE, 2))
 
 
@@ -72,11 +72,11 @@ def test_chain_maze_value_iteration_gives_powers_of_gamma():
 @pytest.mark.parametrize("world, make", [
     ("chain", ChainMaze),
     ("mars-rover", MarsRover),
-    ("mars-rover-course", MarsRover.course),
+    ("mars-rover", MarsRover.course),
 ])
 def test_q_learning_matches_value_iteration_on_deterministic_worlds(world, make):
     env = make()
-    config = DEFAULTS[world]
+    config = WORLDS[world].settings(env)
     result = q_learning(env, config)
     _, q_star = value_iteration(env.P, env.nS, env.nA, config.gamma)
     assert np.max(np.abs(result.q - q_star)) < 0.01
@@ -105,13 +105,8 @@ def test_policy_evaluation_of_optimal_policy_is_v_star():
     np.testing.assert_allclose(policy_evaluation(env.P, greedy_policy(q), env.nS, 0.9), v, atol=1e-9)
 
 
-def _frozen(map_name, slippery):
-    return SimpleNamespace(map=map_name, slippery=slippery, custom_map=None, episodes=None, alpha=None,
-                           gamma=None, decay=None, max_steps=None, seed=0)
-
-
 def _success_rates(map_name, slippery):
-    outcome = run_world("frozenlake", _frozen(map_name, slippery))
+    outcome = train("frozenlake", map=map_name, slippery=slippery)
     env, steps = outcome.env, outcome.config.max_steps
     learned = success_rate(env, greedy_policy(outcome.result.q), 1000, seed=10_000, max_steps=steps)
     optimal = success_rate(env, greedy_policy(outcome.q_star), 1000, seed=10_000, max_steps=steps)
@@ -145,7 +140,7 @@ def test_exact_success_probability_agrees_with_measured_rate():
 
 def test_gridworld_greedy_policy_near_shortest_path_for_every_pair():
     env = GridWorld()
-    result = q_learning(env, DEFAULTS["gridworld"])
+    result = q_learning(env, WORLDS["gridworld"].settings(env))
     assert gridworld_path_excess(env, greedy_policy(result.q)) <= 2
 
 
@@ -238,3 +233,16 @@ def test_live_reward_plot_headless_saves_png(tmp_path):
         plot.add(i, float(i), 1.0)
     assert plot.close() == tmp_path / "rewards.png"
     assert (tmp_path / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tabular_train_takes_each_worlds_settings_and_refuses_other_options():
+    rover = train("mars-rover", variant="course", episodes=500)
+    assert (rover.config.gamma, rover.config.episodes, rover.options["variant"]) == (0.5, 500, "course")
+    assert rover.max_q_error < 0.01
+    assert train("mars-rover", episodes=200).config.gamma == 0.9
+    lake = train("frozenlake", map="8x8", slippery=False, episodes=10)
+    assert lake.config.max_steps == 200 and lake.config.alpha == 0.5  # FrozenLake8x8's own time limit
+    with pytest.raises(TypeError, match="goal"):
+        train("chain", goal="1,1")
+    with pytest.raises(UserError, match="unknown world"):
+        train("nowhere")

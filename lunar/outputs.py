@@ -1,0 +1,92 @@
+"""What a training run writes to its output folder, every file atomically.
+
+``<stem>_config.toml`` (the resolved hyperparameters) at the start; checkpoints under
+``checkpoints/`` with the history CSV and learning-curve PNG every ``checkpoint_every``
+episodes and at the end; the model ``<stem>_model.h5`` when the run solved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from lunar import checkpoint as ckpt
+from lunar.atomic import check_writable, write_text, write_with
+from lunar.config import to_toml
+from lunar.envs import model_stem
+from lunar.plotting import save_learning_curve
+from lunar.run import HISTORY_COLUMNS, Run
+
+
+def output_paths(output_dir: str | Path, env_id: str) -> dict[str, Path]:
+    out, stem = Path(output_dir), model_stem(env_id)
+    return {"model": out / f"{stem}_model.h5", "history": out / f"{stem}_history.csv",
+            "plot": out / f"{stem}_history.png", "config": out / f"{stem}_config.toml",
+            "checkpoints": out / "checkpoints"}
+
+
+class RunFolder:
+    """The output folder of one run. ``enabled=False`` writes nothing (benchmarks)."""
+
+    def __init__(self, output_dir: str | Path, env_id: str, enabled: bool = True) -> None:
+        check_writable(output_dir)
+        self.output_dir = Path(output_dir)
+        self.paths = output_paths(output_dir, env_id)
+        self.enabled = enabled
+        self.last_checkpoint: Path | None = None
+        self._replace_earlier_run = False
+
+    def begin(self, run: Run, resumed_from: Path | None, message: Callable[[str], None]) -> None:
+        """Write the configuration. A fresh run in a folder that holds an earlier run's
+        checkpoints replaces them, but only once its own first checkpoint is on disk."""
+        self.last_checkpoint = resumed_from
+        if not self.enabled:
+            return
+        if resumed_from is None and ckpt.list_checkpoints(self.paths["checkpoints"]):
+            self._replace_earlier_run = True
+            message(f"note: {self.paths['checkpoints']} holds an earlier run's checkpoints; this new run replaces "
+                    f"them at its first checkpoint (to continue that run instead: --resume {self.output_dir})")
+        write_text(self.paths["config"], to_toml(run.config))
+
+    def checkpoint(self, run: Run) -> None:
+        """A checkpoint of ``run``, then the history CSV and the learning curve."""
+        if not self.enabled:
+            return
+        self.last_checkpoint = ckpt.save(self.paths["checkpoints"], run.bundle(),
+                                         replace_others=self._replace_earlier_run)
+        self._replace_earlier_run = False
+        history = pd.DataFrame(run.history, columns=HISTORY_COLUMNS)
+        write_text(self.paths["history"], history.to_csv(index=False))
+        if run.history:
+            save_learning_curve(history, self.paths["plot"], window=run.config.num_p_av,
+                                target=run.config.target_score, title=f"DQN on {run.config.env_id}")
+
+    def finish(self, run: Run, status: str) -> dict[str, Path]:
+        """The last checkpoint and outputs, and the model if the run solved; returns the paths written."""
+        if not self.enabled:
+            return {}
+        self.checkpoint(run)
+        written = {k: self.paths[k] for k in ("history", "plot", "config") if self.paths[k].exists()}
+        written["checkpoint"] = self.last_checkpoint  # type: ignore[assignment]
+        if status == "solved":
+            agent = run.agent
+            save_h5(agent.target_q_network if run.config.save_target_network else agent.q_network,
+                    self.paths["model"])
+            written["model"] = self.paths["model"]
+        return written
+
+
+def save_h5(model: Any, path: str | Path) -> Path:
+    """Save a Keras model as HDF5 (the course's format), atomically, without Keras'
+    "legacy format" warning: the file loads with plain ``keras.models.load_model``."""
+    import logging
+
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)
+    try:
+        return write_with(path, lambda tmp: model.save(tmp))
+    finally:
+        absl_logger.setLevel(level)

@@ -1,0 +1,150 @@
+"""The worlds of the lessons, and Q-learning on any of them measured against value iteration.
+
+``tabular.train("frozenlake", map="8x8")`` makes the world, learns it with the world's
+default Q-learning settings (any of them overridden by keyword), solves it exactly, and
+returns an :class:`Outcome`. Each :class:`World` says how to make it, which settings
+learn it, and how to report the result; the command line only parses and prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+
+from tabular import reports
+from tabular.algorithms import value_iteration
+from tabular.errors import UserError
+from tabular.frozenlake import make_frozenlake
+from tabular.qlearning import QLearningConfig, QLearningResult, q_learning
+from tabular.worlds import ChainMaze, GridWorld, MarsRover
+
+
+@dataclass
+class Outcome:
+    """A world learned by Q-learning, beside its exact solution."""
+
+    world: str
+    options: dict[str, Any]
+    env: Any
+    config: QLearningConfig
+    result: QLearningResult
+    v_star: np.ndarray
+    q_star: np.ndarray
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per training episode: return, epsilon and steps."""
+        r = self.result
+        return pd.DataFrame({"episode": np.arange(1, len(r.returns) + 1), "return": r.returns,
+                             "epsilon": r.epsilons, "steps": r.steps})
+
+    @property
+    def max_q_error(self) -> float:
+        return float(np.max(np.abs(self.result.q - self.q_star)))
+
+
+@dataclass(frozen=True)
+class World:
+    """One world: ``make(**options)`` builds (and checks) it, ``settings(env)`` gives the
+    Q-learning settings that learn it, ``report(outcome)`` the text that shows the result."""
+
+    help: str
+    options: dict[str, Any]
+    """The world's own options and their defaults (``make`` and ``report`` read them)."""
+    make: Callable[..., gym.Env]
+    settings: Callable[[gym.Env], QLearningConfig]
+    report: Callable[[Outcome], str] = reports.q_table_report
+
+
+def _frozenlake_settings(env: gym.Env) -> QLearningConfig:
+    """The slippery 8x8 map needs five times the episodes of the 4x4 one and a slower decay;
+    the episode cap is the environment's own time limit (100 or 200 steps)."""
+    large = env.unwrapped.observation_space.n > 16
+    slippery = env.spec.kwargs.get("is_slippery", True)
+    episodes, alpha, decay = {(False, False): (2000, 0.5, 0.995), (False, True): (5000, 0.1, 0.999),
+                              (True, False): (5000, 0.5, 0.999), (True, True): (25000, 0.1, 0.9997)}[large, slippery]
+    return QLearningConfig(episodes=episodes, alpha=alpha, gamma=0.99, decay=decay,
+                           max_steps=env.spec.max_episode_steps or 100)
+
+
+def _make_frozenlake(map: str, slippery: bool, custom_map: str | None, eval_episodes: int) -> gym.Env:
+    if eval_episodes <= 0:
+        raise UserError("eval_episodes must be positive")
+    return make_frozenlake(map, slippery, custom_map)
+
+
+def _make_rover(variant: str, misstep_prob: float, slip: float) -> gym.Env:
+    try:
+        return MarsRover.course(misstep_prob=misstep_prob) if variant == "course" else \
+            MarsRover(misstep_prob=misstep_prob, slip=slip)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def _make_chain(states: int) -> gym.Env:
+    if states < 2:
+        raise UserError("states must be at least 2")
+    return ChainMaze(states)
+
+
+def _make_gridworld(goal: str) -> gym.Env:
+    env = GridWorld()
+    reports.parse_cell(goal, env.size)  # refused before training, not after
+    return env
+
+
+# Q-learning is off-policy: the rovers are learned exactly with a uniformly random behaviour
+# policy (constant epsilon 1).
+WORLDS: dict[str, World] = {
+    "frozenlake": World(
+        "Gymnasium's FrozenLake-v1", {"map": "4x4", "slippery": True, "custom_map": None, "eval_episodes": 1000},
+        _make_frozenlake, _frozenlake_settings, reports.frozenlake_report),
+    "mars-rover": World(
+        "the Mars Rover MDP (seed 001, or the course's 6-state variant)",
+        {"variant": "seed", "misstep_prob": 0.0, "slip": 0.0}, _make_rover,
+        lambda env: QLearningConfig(episodes=3000, alpha=0.5, gamma=0.5 if env.nA == 2 else 0.9,  # the course's
+                                    schedule="constant", max_steps=50)),                  # 2-action rover: 0.5
+    "chain": World(
+        "the 6-state chain maze of seed 004", {"states": 6}, _make_chain,
+        lambda env: QLearningConfig(episodes=1000, alpha=0.1, gamma=0.9, decay=0.995, epsilon_end=0.01,
+                                    max_steps=100)),
+    "gridworld": World(
+        "the 5x5 grid world of seed 002", {"goal": "2,2"}, _make_gridworld,
+        lambda env: QLearningConfig(episodes=50000, alpha=0.5, gamma=0.9, decay=0.9998, epsilon_end=0.05,
+                                    max_steps=50), reports.gridworld_report),
+}
+
+SETTINGS = tuple(f.name for f in fields(QLearningConfig))
+"""Q-learning settings that ``train`` takes as keywords (``episodes``, ``alpha``, ``gamma``...)."""
+
+
+def train(world: str, *, on_episode: Callable[[int, float, float], None] | None = None,
+          **options: Any) -> Outcome:
+    """Q-learning on ``world`` (a key of :data:`WORLDS`), compared with value iteration.
+
+    Keywords are the world's options (``map="8x8"``, ``slippery=False``, ``variant="course"``...)
+    or Q-learning settings overriding the world's (``episodes=``, ``alpha=``, ``gamma=``,
+    ``seed=``...). ``on_episode(episode, return, epsilon)`` sees each training episode.
+    """
+    if world not in WORLDS:
+        raise UserError(f"unknown world {world!r}; choose one of {', '.join(WORLDS)}")
+    spec = WORLDS[world]
+    unknown = sorted(set(options) - set(spec.options) - set(SETTINGS))
+    if unknown:
+        raise TypeError(f"train() got an unexpected keyword argument {unknown[0]!r} for world {world!r}")
+    world_options = {**spec.options, **{k: v for k, v in options.items() if k in spec.options}}
+    env = spec.make(**world_options)
+    try:
+        config = replace(spec.settings(env), **{k: v for k, v in options.items() if k in SETTINGS})
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if not 0 <= config.gamma < 1:
+        raise UserError(f"gamma must be in [0, 1) to compare with value iteration, got {config.gamma}")
+    result = q_learning(env, config, on_episode=on_episode)
+    base = env.unwrapped
+    v_star, q_star = value_iteration(base.P, base.observation_space.n, base.action_space.n, config.gamma)
+    return Outcome(world, world_options, env, config, result, v_star, q_star)
