@@ -23,7 +23,8 @@ _EXPORTS = {
     "compute_loss": "lunar.losses", "q_learning_loss": "lunar.losses",
     "build_q_network": "lunar.networks", "create_networks": "lunar.networks",
     "ReplayMemory": "lunar.replay", "experience": "lunar.replay",
-    "TrainResult": "lunar.training", "train": "lunar.training",
+    "TrainResult": "lunar.training", "train": "lunar.training", "run_episode": "lunar.training",
+    "Run": "lunar.run",
     "evaluate": "lunar.evaluation",
 }
 

@@ -54,7 +54,7 @@ class UpdateOutput:
 
 
 def call_without_binding(fn: Any) -> Callable[..., Any]:
-    """``fn(*tensors)`` through TensorFlow's private ``ConcreteFunction._call_flat``: it skips
+    """``fn(*tensors)`` through the private flat call of a TensorFlow ``ConcreteFunction``: it skips
     the argument binding that the public call repeats every time (about 90 us, a fifth of an
     update). The kit's only private TensorFlow call; :meth:`DQNAgent.learn` keeps it only
     after checking, on first use, that it gives exactly what the public call gives."""

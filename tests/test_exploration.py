@@ -24,4 +24,4 @@ def test_epsilon_greedy_explores_uniformly_at_epsilon_1():
 
 def test_get_new_eps_is_the_course_formula():
     assert get_new_eps(1.0, 0.995, 0.01) == pytest.approx(0.995)
-    assert get_new_eps(0.0105, 0.995, 0.01) == 0.01  # max(E_MIN, E_DECAY * epsilon)
+    assert get_new_eps(0.01005, 0.995, 0.01) == 0.01  # max(E_MIN, E_DECAY * epsilon)

@@ -241,7 +241,7 @@ def test_tabular_train_takes_each_worlds_settings_and_refuses_other_options():
     assert rover.max_q_error < 0.01
     assert train("mars-rover", episodes=200).config.gamma == 0.9
     lake = train("frozenlake", map="8x8", slippery=False, episodes=10)
-    assert lake.config.max_steps == 200 and lake.config.alpha == 0.5  # FrozenLake8x8's own time limit
+    assert lake.config.max_steps == 100 and lake.config.alpha == 0.5  # FrozenLake-v1's own time limit
     with pytest.raises(TypeError, match="goal"):
         train("chain", goal="1,1")
     with pytest.raises(UserError, match="unknown world"):
