@@ -221,3 +221,13 @@ def test_checkpoint_new_run_replaces_earlier_runs_checkpoints(tmp_path):
     assert any("earlier run" in m for m in messages)
     assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["ckpt-000012", "ckpt-000010"]
     assert ckpt.latest_valid(tmp_path / "checkpoints").manifest["config"]["seed"] == 9
+
+
+def test_train_cli_resume_reads_and_verifies_the_checkpoint_once(tmp_path, monkeypatch):
+    train(DQNConfig(**SMALL, num_episodes=5), tmp_path, checkpoint_every=5)
+    loads = []
+    read = ckpt.load
+    monkeypatch.setattr(ckpt, "load", lambda path: loads.append(path) or read(path))
+    assert train_main(["--resume", str(tmp_path), "--episodes", "7", "--force", "--quiet"]) == 0
+    assert [p.name for p in loads] == ["ckpt-000005"]
+    assert len(pd.read_csv(tmp_path / "cartpole_v1_history.csv")) == 7
