@@ -31,3 +31,12 @@ def test_layout_scripts_stay_thin():
     for script in ("train.py", "evaluate.py"):
         code = [line for line in (ROOT / script).read_text().splitlines() if line.strip()]
         assert len(code) <= 12, f"{script} should only parse arguments and call the package"
+
+
+def test_layout_ci_runs_the_readmes_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Two commands", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.strip() for line in block.splitlines() if line.strip()]
+    assert commands == ['pip install -e ".[dev]" && python train.py', "python -m pytest"]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci[-2:] == commands, "the last two lines of .ci/run must be the README's two commands"
