@@ -22,33 +22,16 @@ def test_numpy_forward_matches_keras_call():
                                q_network(states).numpy(), atol=1e-5)
 
 
-def _tape_update(agent, packed, gamma):
-    """The course's agent_learn written out (keras-io's three-line tape), eagerly: the reference."""
-    import tensorflow as tf
-
-    from lunar.losses import q_learning_loss
-    experiences = tuple(tf.constant(x) for x in (packed[:, :8], packed[:, 8], packed[:, 9], packed[:, 10:18],
-                                                 packed[:, 18]))
-    with tf.GradientTape() as tape:
-        loss = q_learning_loss(experiences, gamma, agent.q_network, agent.target_q_network,
-                               loss=agent.loss_name, double_dqn=agent.double_dqn)
-    gradients = tape.gradient(loss, agent.q_network.trainable_variables)
-    if agent.grad_clip_norm > 0:
-        gradients, _ = tf.clip_by_global_norm(gradients, agent.grad_clip_norm)
-    agent.optimizer.apply_gradients(zip(gradients, agent.q_network.trainable_variables))
-    update_target_network(agent.q_network, agent.target_q_network, agent.tau)
-    return float(loss)
-
-
 @pytest.mark.parametrize("options", [{}, {"double_dqn": True, "loss": "huber", "grad_clip_norm": 1.0}])
-def test_compiled_learn_equals_the_eager_tape_update(options):
+def test_learn_with_xla_equals_learn_without(options):
+    """The XLA-compiled update computes what TensorFlow's plain graph of the same GradientTape step
+    computes (the course's values themselves: tests/test_graded.py, in numpy)."""
     compiled = DQNAgent(8, 4, seed=1, batch_size=64, **options)
-    eager = DQNAgent(8, 4, seed=1, batch_size=64, **options)
+    plain = DQNAgent(8, 4, seed=1, batch_size=64, jit_compile=False, **options)
     for step in range(5):
-        packed = _packed(step)
-        assert compiled.learn(packed[np.newaxis], 0.995).loss == pytest.approx(_tape_update(eager, packed, 0.995),
-                                                                               rel=1e-5)
-    for a, b in zip(compiled.weights_state().values(), eager.weights_state().values()):
+        packed = _packed(step)[np.newaxis]
+        assert compiled.learn(packed, 0.995).loss == pytest.approx(plain.learn(packed, 0.995).loss, rel=1e-5)
+    for a, b in zip(compiled.weights_state().values(), plain.weights_state().values()):
         np.testing.assert_allclose(a, b, atol=1e-6)
     # the numpy copy used for acting follows the network after every update
     for a, b in zip(compiled.acting_weights, compiled.q_network.get_weights()):
