@@ -70,13 +70,14 @@ class Run:
 
     def record(self, episode_return: float, steps: int, losses: list[float], mean_qs: list[float]) -> dict[str, Any]:
         """Append a finished episode's row to the history and return it."""
-        self.history.append({"episode": len(self.history) + 1, "return": episode_return, "steps": steps,
-                             "total_steps": self.total_steps, "epsilon": self.epsilon})
-        self.history[-1].update({"moving_average": self.average(),
-                                 "loss": float(np.mean(losses)) if losses else float("nan"),
-                                 "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
-                                 "elapsed_seconds": round(self.elapsed(), 3)})
-        return self.history[-1]
+        row = {"episode": len(self.history) + 1, "return": episode_return, "steps": steps,
+               "total_steps": self.total_steps, "epsilon": self.epsilon}
+        self.history.append(row)  # before the average, which includes this episode
+        row.update({"moving_average": self.average(),
+                    "loss": float(np.mean(losses)) if losses else float("nan"),
+                    "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
+                    "elapsed_seconds": round(self.elapsed(), 3)})
+        return row
 
     def bundle(self) -> Bundle:
         """The run as plain data: every variable of the agent, the replay rows, the history,
