@@ -1,0 +1,285 @@
+"""The graded tests judged against learner code, written in the lab's idiom.
+
+Correct implementations (the course's own helpers among them, called the course's way)
+must pass; each common mistake must fail with a message that names it. Nothing here
+calls into the kit's implementation: every function below is what a learner writes.
+"""
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.keras.models import Sequential
+
+import public_tests
+
+ROOT = Path(__file__).resolve().parents[1]
+state_size, num_actions = (8,), 4
+ALPHA, GAMMA, TAU, MINIBATCH_SIZE, E_DECAY, E_MIN = 1e-3, 0.995, 1e-3, 64, 0.995, 0.01
+
+
+# ------------------------------------------------- the course's utils.py, verbatim in spirit
+def course_get_experiences(memory_buffer):
+    experiences = random.sample(memory_buffer, k=MINIBATCH_SIZE)
+    states = tf.convert_to_tensor(np.array([e.state for e in experiences if e is not None]), dtype=tf.float32)
+    actions = tf.convert_to_tensor(np.array([e.action for e in experiences if e is not None]), dtype=tf.float32)
+    rewards = tf.convert_to_tensor(np.array([e.reward for e in experiences if e is not None]), dtype=tf.float32)
+    next_states = tf.convert_to_tensor(np.array([e.next_state for e in experiences if e is not None]),
+                                       dtype=tf.float32)
+    done_vals = tf.convert_to_tensor(np.array([e.done for e in experiences if e is not None]).astype(np.uint8),
+                                     dtype=tf.float32)
+    return (states, actions, rewards, next_states, done_vals)
+
+
+def course_check_update_conditions(t, num_steps_upd, memory_buffer):
+    if (t + 1) % num_steps_upd == 0 and len(memory_buffer) > MINIBATCH_SIZE:
+        return True
+    else:
+        return False
+
+
+def course_get_new_eps(epsilon):
+    return max(E_MIN, E_DECAY * epsilon)
+
+
+def course_get_action(q_values, epsilon=0.0):
+    if random.random() > epsilon:
+        return np.argmax(q_values.numpy()[0])
+    else:
+        return random.choice(np.arange(4))
+
+
+def course_update_target_network(q_network, target_q_network):
+    for target_weights, q_net_weights in zip(target_q_network.weights, q_network.weights):
+        target_weights.assign(TAU * q_net_weights + (1.0 - TAU) * target_weights)
+
+
+# ------------------------------------------------------------------ UNQ_C1
+def course_network(last_activation="linear", units=64, with_input=True, dense_layers=3):
+    layers = [tf.keras.layers.Input(state_size)] if with_input else []
+    layers += [tf.keras.layers.Dense(units, activation="relu") for _ in range(dense_layers - 1)]
+    layers.append(tf.keras.layers.Dense(num_actions, activation=last_activation))
+    return Sequential(layers)
+
+
+def test_network_accepts_the_course_cell():
+    public_tests.test_network(course_network())
+    public_tests.test_network(course_network(last_activation=None))  # None is linear
+    public_tests.test_optimizer(tf.keras.optimizers.Adam(learning_rate=ALPHA), ALPHA)
+
+
+@pytest.mark.parametrize("network, message", [
+    (lambda: course_network(with_input=False), "no input shape.*Input"),
+    (lambda: course_network(dense_layers=2), "three Dense layers, found 2"),
+    (lambda: course_network(units=32), "Dense layer 1: expected 64 units, got 32"),
+    (lambda: course_network(last_activation="relu"), "Dense layer 3: expected activation 'linear'"),
+    (lambda: Sequential, "the class Sequential itself"),
+])
+def test_network_names_each_mistake(network, message):
+    with pytest.raises(AssertionError, match=message):
+        public_tests.test_network(network())
+
+
+@pytest.mark.parametrize("optimizer, message", [
+    (lambda: tf.keras.optimizers.Adam, "the class Adam itself"),
+    (lambda: tf.keras.optimizers.SGD(learning_rate=ALPHA), "should be a keras Adam, got SGD"),
+    (lambda: tf.keras.optimizers.Adam(learning_rate=0.01), "learning rate should be ALPHA"),
+])
+def test_optimizer_names_each_mistake(optimizer, message):
+    with pytest.raises(AssertionError, match=message):
+        public_tests.test_optimizer(optimizer(), ALPHA)
+
+
+# ------------------------------------------------------------------ UNQ_C2
+def course_compute_loss(experiences, gamma, q_network, target_q_network):
+    states, actions, rewards, next_states, done_vals = experiences
+    max_qsa = tf.reduce_max(target_q_network(next_states), axis=-1)
+    y_targets = rewards + ((1 - done_vals) * (gamma * max_qsa))
+    q_values = q_network(states)
+    q_values = tf.gather_nd(q_values, tf.stack([tf.range(q_values.shape[0]),
+                                                tf.cast(actions, tf.int32)], axis=1))
+    loss = tf.keras.losses.MSE(y_targets, q_values)
+    return loss
+
+
+def one_hot_compute_loss(experiences, gamma, q_network, target_q_network):
+    states, actions, rewards, next_states, done_vals = experiences
+    y_targets = rewards + gamma * (1 - done_vals) * tf.reduce_max(target_q_network(next_states), axis=1)
+    mask = tf.one_hot(tf.cast(actions, tf.int32), num_actions)  # the notebook's global num_actions
+    q_values = tf.reduce_sum(q_network(states) * mask, axis=1)
+    return tf.reduce_mean(tf.square(y_targets - q_values))
+
+
+def gather_compute_loss(experiences, gamma, q_network, target_q_network):
+    states, actions, rewards, next_states, done_vals = experiences
+    y_targets = rewards + (1 - done_vals) * gamma * tf.reduce_max(target_q_network(next_states), axis=-1)
+    q_values = tf.gather(q_network(states), tf.cast(actions, tf.int32), batch_dims=1)
+    return tf.keras.losses.MeanSquaredError()(y_targets, q_values)
+
+
+@pytest.mark.parametrize("loss", [course_compute_loss, one_hot_compute_loss, gather_compute_loss])
+def test_compute_loss_accepts_correct_learner_code(loss):
+    public_tests.test_compute_loss(loss)
+
+
+def learner_loss(y_rule=None, q_rule=None, reduce=None):
+    """A course-style loss with one step replaced by a mistake."""
+    def compute_loss(experiences, gamma, q_network, target_q_network):
+        states, actions, rewards, next_states, done_vals = experiences
+        if y_rule is None:
+            y_targets = rewards + (1 - done_vals) * gamma * tf.reduce_max(target_q_network(next_states), axis=-1)
+        else:
+            y_targets = y_rule(rewards, done_vals, gamma, q_network, target_q_network, states, next_states)
+        if q_rule is None:
+            q_values = tf.gather(q_network(states), tf.cast(actions, tf.int32), batch_dims=1)
+        else:
+            q_values = q_rule(q_network, target_q_network, states, next_states, actions)
+        return (reduce or tf.keras.losses.MSE)(y_targets, q_values)
+    return compute_loss
+
+
+def _take(values, actions):
+    return tf.gather(values, tf.cast(actions, tf.int32), batch_dims=1)
+
+
+LOSS_MISTAKES = [
+    (learner_loss(y_rule=lambda r, d, g, q, t, s, s2: r + g * tf.reduce_max(t(s2), axis=-1)),
+     "terminal transitions must not bootstrap"),
+    (learner_loss(y_rule=lambda r, d, g, q, t, s, s2: r + d * g * tf.reduce_max(t(s2), axis=-1)),
+     r"use done_vals where they need \(1 - done_vals\)"),
+    (learner_loss(y_rule=lambda r, d, g, q, t, s, s2: r + (1 - d) * g * tf.reduce_max(q(s2), axis=-1)),
+     "must come from target_q_network"),
+    (learner_loss(q_rule=lambda q, t, s, s2, a: _take(q(s2), a)), r"must come from q_network\(states\)"),
+    (learner_loss(q_rule=lambda q, t, s, s2, a: _take(t(s), a)), "not from target_q_network"),
+    (learner_loss(q_rule=lambda q, t, s, s2, a: tf.reduce_max(q(s), axis=-1)), "value of the action taken"),
+    (learner_loss(reduce=lambda y, q: tf.reduce_sum(tf.square(y - q))), "not their sum"),
+    (learner_loss(reduce=lambda y, q: tf.reduce_mean(tf.abs(y - q))), "not their absolute values"),
+    (learner_loss(reduce=lambda y, q: tf.square(y - q)), r"one number.*shape \(3,\)"),
+    (learner_loss(reduce=lambda y, q: None), "returned None"),
+]
+
+
+@pytest.mark.parametrize("loss, message", LOSS_MISTAKES)
+def test_compute_loss_names_each_mistake(loss, message):
+    with pytest.raises(AssertionError, match=message):
+        public_tests.test_compute_loss(loss)
+
+
+# -------------------------------------------------------------- agent_learn
+def lab_agent(update_first=False, hard_copy=False, no_update=False, same_network=False, optimizer=None,
+              steal_optimizer=None):
+    """The course's networks, optimizer and ``@tf.function agent_learn``, with one mistake."""
+    q_network = course_network()
+    target_q_network = q_network if same_network else course_network()
+    optimizer = optimizer or tf.keras.optimizers.Adam(learning_rate=ALPHA)
+    step_with = steal_optimizer or optimizer
+
+    @tf.function
+    def agent_learn(experiences, gamma):
+        if update_first:
+            course_update_target_network(q_network, target_q_network)
+        with tf.GradientTape() as tape:
+            loss = course_compute_loss(experiences, gamma, q_network, target_q_network)
+        gradients = tape.gradient(loss, q_network.trainable_variables)
+        step_with.apply_gradients(zip(gradients, q_network.trainable_variables))
+        if hard_copy:
+            for t, w in zip(target_q_network.weights, q_network.weights):
+                t.assign(w)
+        elif not (no_update or update_first):
+            course_update_target_network(q_network, target_q_network)
+
+    return agent_learn, q_network, target_q_network, optimizer
+
+
+def test_agent_learn_accepts_the_course_cell():
+    public_tests.test_agent_learn(*lab_agent(), GAMMA, TAU, ALPHA)
+
+
+@pytest.mark.parametrize("mistake, message", [
+    (dict(no_update=True), "target network did not change"),
+    (dict(hard_copy=True), "copied from the Q-network"),
+    (dict(update_first=True), "ran before the Adam step"),
+    (dict(same_network=True), "the same object"),
+    (dict(optimizer=tf.keras.optimizers.SGD(learning_rate=ALPHA)), "should be a keras Adam, got SGD"),
+    (dict(steal_optimizer=tf.keras.optimizers.SGD(learning_rate=ALPHA)), "plain gradient-descent"),
+])
+def test_agent_learn_names_each_mistake(mistake, message):
+    with pytest.raises(AssertionError, match=message):
+        public_tests.test_agent_learn(*lab_agent(**mistake), GAMMA, TAU, ALPHA)
+
+
+# ---------------------------------------------------------------- helpers
+def test_course_helpers_pass_called_the_course_way():
+    public_tests.test_get_action(course_get_action)
+    public_tests.test_get_experiences(course_get_experiences, MINIBATCH_SIZE)
+    public_tests.test_update_target_network(course_update_target_network, TAU)
+    public_tests.test_check_update_conditions(course_check_update_conditions, MINIBATCH_SIZE)
+    public_tests.test_get_new_eps(course_get_new_eps, E_DECAY, E_MIN)
+
+
+def reversed_update(q_network, target_q_network):
+    for target_weights, q_net_weights in zip(target_q_network.weights, q_network.weights):
+        q_net_weights.assign(TAU * target_weights + (1.0 - TAU) * q_net_weights)
+
+
+def swapped_update(q_network, target_q_network):
+    for target_weights, q_net_weights in zip(target_q_network.weights, q_network.weights):
+        target_weights.assign((1.0 - TAU) * q_net_weights + TAU * target_weights)
+
+
+@pytest.mark.parametrize("update, message", [
+    (reversed_update, "must not change the Q-network"), (swapped_update, "swapped")])
+def test_update_target_network_names_each_mistake(update, message):
+    with pytest.raises(AssertionError, match=message):
+        public_tests.test_update_target_network(update, TAU)
+
+
+@pytest.mark.parametrize("get_action, message", [
+    (lambda q, epsilon=0.0: np.argmax(q.numpy()[0]), "every action must be possible"),
+    (lambda q, epsilon=0.0: np.argmax(q[0]) if random.random() > epsilon else random.randint(0, 4), "out of range"),
+    (lambda q, epsilon=0.0: q.numpy()[0].argmax() if random.random() > epsilon else np.random.randint(3),
+     "every action must be possible"),
+    (lambda q, epsilon=0.0: q[0].argmax(), "must accept the Q-network's output, a tf.Tensor"),
+])
+def test_get_action_names_each_mistake(get_action, message):
+    with pytest.raises(AssertionError, match=message):
+        public_tests.test_get_action(get_action)
+
+
+def _batch(experiences):
+    columns = zip(*[(e.state, e.action, e.reward, e.next_state, e.done) for e in experiences])
+    return tuple(tf.convert_to_tensor(np.array(c).astype(np.float32)) for c in columns)
+
+
+_CACHED = []
+
+
+def sample_once(memory_buffer):
+    if not _CACHED:
+        _CACHED.append(course_get_experiences(memory_buffer))
+    return _CACHED[0]
+
+
+@pytest.mark.parametrize("get_experiences, message", [
+    (lambda memory: _batch(list(memory)[-MINIBATCH_SIZE:]), "not from a fixed window"),
+    (lambda memory: _batch(list(memory)[:MINIBATCH_SIZE]), "not from a fixed window"),
+    (lambda memory: _batch(random.sample(list(memory)[500:], MINIBATCH_SIZE)), "not from a fixed window"),
+    (sample_once, "returned the same mini-batch"),
+])
+def test_get_experiences_names_each_mistake(get_experiences, message):
+    with pytest.raises(AssertionError, match=message):
+        public_tests.test_get_experiences(get_experiences, MINIBATCH_SIZE)
+
+
+# ------------------------------------------------------ the course's import lines
+@pytest.mark.parametrize("folder", [".", "notebooks"])
+def test_course_import_lines_work_from_root_and_notebooks(folder):
+    code = "import utils\nfrom public_tests import *\nprint(utils.TAU, test_compute_loss.__name__)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / folder, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "0.001 test_compute_loss" in done.stdout
