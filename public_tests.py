@@ -297,7 +297,13 @@ def test_agent_learn(target: Callable, q_network: Any, target_q_network: Any, op
     grads = _numpy_loss_gradient(w, t, experiences, gamma)
 
     import tensorflow as tf
-    target(tuple(tf.constant(x) for x in experiences), gamma)
+    try:
+        target(tuple(tf.constant(x) for x in experiences), gamma)
+    except ValueError as error:
+        if "No gradients provided" not in str(error):
+            raise
+        raise AssertionError("no gradient reached the Q-network: compute the loss inside `with tf.GradientTape() "
+                             "as tape:` and take tape.gradient(loss, q_network.trainable_variables)") from None
 
     got_q, got_target = _dense_weights(q_network), _dense_weights(target_q_network)
     expected_q = _first_adam_step(w, grads, ALPHA)

@@ -171,7 +171,7 @@ def test_compute_loss_names_each_mistake(loss, message):
 
 # -------------------------------------------------------------- agent_learn
 def lab_agent(update_first=False, hard_copy=False, no_update=False, same_network=False, optimizer=None,
-              steal_optimizer=None):
+              steal_optimizer=None, loss_outside_tape=False):
     """The course's networks, optimizer and ``@tf.function agent_learn``, with one mistake."""
     q_network = course_network()
     target_q_network = q_network if same_network else course_network()
@@ -184,7 +184,7 @@ def lab_agent(update_first=False, hard_copy=False, no_update=False, same_network
             course_update_target_network(q_network, target_q_network)
         with tf.GradientTape() as tape:
             loss = course_compute_loss(experiences, gamma, q_network, target_q_network)
-        gradients = tape.gradient(loss, q_network.trainable_variables)
+        gradients = tape.gradient(-loss if loss_outside_tape else loss, q_network.trainable_variables)
         step_with.apply_gradients(zip(gradients, q_network.trainable_variables))
         if hard_copy:
             for t, w in zip(target_q_network.weights, q_network.weights):
@@ -206,6 +206,7 @@ def test_agent_learn_accepts_the_course_cell():
     (dict(same_network=True), "the same object"),
     (dict(optimizer=tf.keras.optimizers.SGD(learning_rate=ALPHA)), "should be a keras Adam, got SGD"),
     (dict(steal_optimizer=tf.keras.optimizers.SGD(learning_rate=ALPHA)), "plain gradient-descent"),
+    (dict(loss_outside_tape=True), "no gradient reached the Q-network"),
 ])
 def test_agent_learn_names_each_mistake(mistake, message):
     with pytest.raises(AssertionError, match=message):
