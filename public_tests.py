@@ -308,10 +308,13 @@ def test_agent_learn(target: Callable, q_network: Any, target_q_network: Any, op
     got_q, got_target = _dense_weights(q_network), _dense_weights(target_q_network)
     expected_q = _first_adam_step(w, grads, ALPHA)
     expected_target = [TAU * q + (1 - TAU) * ti for q, ti in zip(got_q, t)]
-    if not _same(got_q, expected_q, 2e-6):
-        _q_step_mistakes(got_q, w, grads, ALPHA)
+    assert not _same(got_q, w, 0.0), \
+        "agent_learn did not change the Q-network: apply the gradients with " \
+        "optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))"
     if not _same(got_target, expected_target, _TARGET_ATOL):
         _soft_update_mistakes(got_target, got_q, w, t, TAU)
+    if not _same(got_q, expected_q, 2e-6):
+        _q_step_mistakes(got_q, w, grads, ALPHA)
     for i, (g, x) in enumerate(zip(got_q, expected_q)):
         assert np.allclose(g, x, atol=2e-6), \
             f"Q-network weight {i} after one Adam step on the MSE loss: max error {np.abs(g - x).max():.2e}"
@@ -324,13 +327,20 @@ def test_agent_learn(target: Callable, q_network: Any, target_q_network: Any, op
 def _q_step_mistakes(got: list[np.ndarray], before: list[np.ndarray], grads: list[np.ndarray],
                      alpha: float) -> None:
     """Names the mistake when the Q-network's new weights are what a known mistake gives."""
-    assert not _same(got, before, 0.0), \
-        "agent_learn did not change the Q-network: apply the gradients with " \
-        "optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))"
     assert not _same(got, [wi - alpha * g for wi, g in zip(before, grads)], 2e-6), \
         "the Q-network took a plain gradient-descent (SGD) step: agent_learn must use the Adam optimizer"
     assert not _same(got, _first_adam_step(before, [-g for g in grads], alpha), 2e-6), \
         "the Q-network moved up the gradient: apply the gradients of the loss, not their negatives"
+    adam_share = _adam_sized(_first_adam_step(before, grads, alpha), before, alpha)
+    assert _adam_sized(got, before, alpha) < 0.9 * adam_share, \
+        "the Q-network took one Adam step, but along the gradient of another loss: differentiate " \
+        "compute_loss(experiences, gamma, q_network, target_q_network) (check it with test_compute_loss)"
+
+
+def _adam_sized(after: list[np.ndarray], before: list[np.ndarray], alpha: float) -> float:
+    """The share of weights that moved by ``alpha``, the size of Adam's first step where g != 0."""
+    moved = np.concatenate([np.abs(a - b).ravel() for a, b in zip(after, before)])
+    return float(np.mean(np.isclose(moved, alpha, rtol=0.02)))
 
 
 def _soft_update_mistakes(got: list[np.ndarray], q_after: list[np.ndarray], q_before: list[np.ndarray],

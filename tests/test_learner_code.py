@@ -171,7 +171,7 @@ def test_compute_loss_names_each_mistake(loss, message):
 
 # -------------------------------------------------------------- agent_learn
 def lab_agent(update_first=False, hard_copy=False, no_update=False, same_network=False, optimizer=None,
-              steal_optimizer=None, loss_outside_tape=False):
+              steal_optimizer=None, loss_outside_tape=False, loss_function=course_compute_loss):
     """The course's networks, optimizer and ``@tf.function agent_learn``, with one mistake."""
     q_network = course_network()
     target_q_network = q_network if same_network else course_network()
@@ -180,10 +180,11 @@ def lab_agent(update_first=False, hard_copy=False, no_update=False, same_network
 
     @tf.function
     def agent_learn(experiences, gamma):
+        compute_loss = loss_function
         if update_first:
             course_update_target_network(q_network, target_q_network)
         with tf.GradientTape() as tape:
-            loss = course_compute_loss(experiences, gamma, q_network, target_q_network)
+            loss = compute_loss(experiences, gamma, q_network, target_q_network)
         gradients = tape.gradient(-loss if loss_outside_tape else loss, q_network.trainable_variables)
         step_with.apply_gradients(zip(gradients, q_network.trainable_variables))
         if hard_copy:
@@ -207,6 +208,7 @@ def test_agent_learn_accepts_the_course_cell():
     (dict(optimizer=tf.keras.optimizers.SGD(learning_rate=ALPHA)), "should be a keras Adam, got SGD"),
     (dict(steal_optimizer=tf.keras.optimizers.SGD(learning_rate=ALPHA)), "plain gradient-descent"),
     (dict(loss_outside_tape=True), "no gradient reached the Q-network"),
+    (dict(loss_function=LOSS_MISTAKES[0][0]), "along the gradient of another loss"),
 ])
 def test_agent_learn_names_each_mistake(mistake, message):
     with pytest.raises(AssertionError, match=message):
