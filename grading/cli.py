@@ -32,6 +32,13 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def positive_seconds(text: str) -> float:
+    value = float(text) if text.replace(".", "", 1).isdigit() else -1.0
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="lunar-grade", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a .ipynb file, or a folder of them")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per notebook and exercise")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as a JSON list")
-    parser.add_argument("--cell-timeout", type=float, default=120.0, metavar="SECONDS",
+    parser.add_argument("--cell-timeout", type=positive_seconds, default=120.0, metavar="SECONDS",
                         help="time limit for each cell (default: 120)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     return parser

@@ -134,7 +134,8 @@ def test_grader_reports_cells_that_fail_or_hang_and_grades_own_helpers(tmp_path)
 def test_grader_refuses_bad_input_with_one_line_and_writes_nothing(tmp_path):
     table = tmp_path / "grades.csv"
     for args in ([tmp_path / "missing.ipynb", "--csv", table], [EXERCISES, "--csv", tmp_path / "no" / "x.csv"],
-                 [EXERCISES, "--json", tmp_path], [ROOT / "README.md"], [tmp_path]):
+                 [EXERCISES, "--json", tmp_path], [ROOT / "README.md"], [tmp_path],
+                 [EXERCISES, "--cell-timeout", "-1"], [EXERCISES, "--cell-timeout", "nan"]):
         code, out, err = grade(*args)
         assert code == 2, (args, err)
         assert err.count("\n") == 1 and err.startswith("lunar-grade: error:"), err
