@@ -12,6 +12,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from lunar.config import DQNConfig
+from lunar.tfsetup import warn_legacy_keras
+
+warn_legacy_keras()
 
 _COURSE = DQNConfig()
 

@@ -82,7 +82,7 @@ class DQNAgent:
         self.tau, self.loss_name, self.double_dqn = tau, loss, double_dqn
         self.grad_clip_norm, self.batch_size, self.jit_compile = grad_clip_norm, batch_size, jit_compile
         self.q_network, self.target_q_network = create_networks(state_size, num_actions, hidden_units, seed)
-        self.optimizer = keras.optimizers.Adam(learning_rate=alpha)
+        self.optimizer = keras.optimizers.Adam(learning_rate=alpha, name="adam")  # a fixed name: fixed paths
         self.optimizer.build(self.q_network.trainable_variables)
         self.acting_weights = numpy_weights(self.q_network)
         self._output = UpdateOutput(self.q_network.weights)
@@ -165,19 +165,42 @@ class DQNAgent:
                 ("adam", self.optimizer.variables))
 
     def weights_state(self) -> dict[str, np.ndarray]:
-        """Every variable of the agent (both networks and Adam) as named numpy arrays."""
-        return {f"{prefix}/{i:03d}": np.asarray(v) for prefix, variables in self._variables()
-                for i, v in enumerate(variables)}
+        """Every variable of the agent (both networks and Adam) as named numpy arrays, and
+        under ``paths/<group>`` each group's variable paths in the same order."""
+        state = {f"{prefix}/{i:03d}": np.asarray(v) for prefix, variables in self._variables()
+                 for i, v in enumerate(variables)}
+        state.update({f"paths/{prefix}": np.array([v.path for v in variables]) for prefix, variables
+                      in self._variables()})
+        return state
 
     def load_weights_state(self, state: dict[str, Any]) -> None:
-        """Inverse of :meth:`weights_state`; shapes must match exactly."""
+        """Inverse of :meth:`weights_state`; shapes and, where stored, variable paths must match.
+
+        Adam keeps two moment arrays of the same shape per weight: only their paths tell
+        them apart, so a Keras release that orders ``optimizer.variables`` differently is
+        refused instead of swapping them silently.
+        """
         for prefix, variables in self._variables():
             keys = sorted(k for k in state if k.startswith(prefix + "/"))
             if len(keys) != len(variables):
                 raise ValueError(f"checkpoint has {len(keys)} {prefix} arrays, the agent {len(variables)}")
+            if f"paths/{prefix}" in state:
+                _check_paths(prefix, [str(p) for p in np.asarray(state[f"paths/{prefix}"]).reshape(-1)],
+                             [v.path for v in variables])
             for key, v in zip(keys, variables):
                 value = np.asarray(state[key])
                 if tuple(value.shape) != tuple(v.shape):
                     raise ValueError(f"checkpoint array {key} has shape {value.shape}, expected {tuple(v.shape)}")
                 v.assign(value)
         self.acting_weights = numpy_weights(self.q_network)
+
+
+def _check_paths(group: str, stored: list[str], expected: list[str]) -> None:
+    """``ValueError`` naming the first variable whose stored path differs from the agent's."""
+    if stored == expected:
+        return
+    if len(stored) != len(expected):
+        raise ValueError(f"checkpoint lists {len(stored)} {group} variables, the agent has {len(expected)}")
+    i, (have, want) = next((i, pair) for i, pair in enumerate(zip(stored, expected)) if pair[0] != pair[1])
+    raise ValueError(f"checkpoint {group} variable {i} is {have!r}, this Keras has {want!r} there "
+                     "(variables stored in another order): start a new run")

@@ -25,11 +25,13 @@ def build_q_network(state_size: int, num_actions: int, hidden_units: int = 64,
         return keras.initializers.GlorotUniform(seed=None if seed is None else seed * 7919 + i)
 
     state_size, num_actions, hidden_units = int(state_size), int(num_actions), int(hidden_units)
+    # Fixed layer names make every variable's path (q_network/hidden_1/kernel, and Adam's
+    # adam/q_network_hidden_1_kernel_momentum) independent of what else the process built.
     return keras.Sequential([
         keras.layers.Input(shape=(state_size,)),
-        keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=init(0)),
-        keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=init(1)),
-        keras.layers.Dense(num_actions, activation="linear", kernel_initializer=init(2)),
+        keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=init(0), name="hidden_1"),
+        keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=init(1), name="hidden_2"),
+        keras.layers.Dense(num_actions, activation="linear", kernel_initializer=init(2), name="q_values"),
     ], name=name)
 
 

@@ -1,4 +1,5 @@
-"""Import TensorFlow without the start-up chatter of its GPU build on a CPU-only machine.
+"""Import TensorFlow without the start-up chatter of its GPU build on a CPU-only machine,
+and say in one line when the environment asks for legacy Keras.
 
 The ``tensorflow`` wheel probes for CUDA while it loads and logs through absl before
 ``TF_CPP_MIN_LOG_LEVEL`` takes effect. The command-line tools import it here with
@@ -12,7 +13,31 @@ import os
 import sys
 
 
+# TensorFlow reads these values of TF_USE_LEGACY_KERAS as "make tf.keras Keras 2 (tf_keras)".
+LEGACY_KERAS_VALUES = ("true", "True", "1")
+_warned = False
+
+
+def legacy_keras_message() -> str | None:
+    """What to do when ``TF_USE_LEGACY_KERAS`` is set (common after the TF-Agents tutorials), else None."""
+    value = os.environ.get("TF_USE_LEGACY_KERAS")
+    if value not in LEGACY_KERAS_VALUES:
+        return None
+    return (f"TF_USE_LEGACY_KERAS={value} makes tf.keras Keras 2, but the kit and the lab use Keras 3: "
+            "run `unset TF_USE_LEGACY_KERAS` (in a notebook: %env TF_USE_LEGACY_KERAS=0, then restart the kernel)")
+
+
+def warn_legacy_keras() -> None:
+    """Print :func:`legacy_keras_message` on stderr, once per process."""
+    global _warned
+    message = legacy_keras_message()
+    if message and not _warned:
+        _warned = True
+        print(f"lunar-kit: warning: {message}", file=sys.stderr)
+
+
 def import_tensorflow_quietly() -> None:
+    warn_legacy_keras()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:
         return

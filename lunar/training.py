@@ -126,7 +126,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)
     checkpoint = _checkpoint_to_resume(resume, folder, config, force, reporter)
     configure_tensorflow()
-    run = Run.unbundle(config, checkpoint, jit_compile) if checkpoint else Run.start(config, jit_compile)
+    run = _start_run(config, checkpoint, jit_compile)
     budget = math.inf if max_total_steps is None else max_total_steps
     folder.begin(run, checkpoint.path if checkpoint else None, reporter.message)
     reporter.start(config, len(run.history))
@@ -163,6 +163,16 @@ def _checkpoint_to_resume(resume: bool | ckpt.Checkpoint, folder: RunFolder, con
                         + "); pass --force to resume anyway")
     reporter.message(f"Resumed from {found.path} at episode {len(found.history)}")
     return found
+
+
+def _start_run(config: DQNConfig, checkpoint: ckpt.Checkpoint | None, jit_compile: bool) -> Run:
+    """A new run, or the checkpoint's; a checkpoint that does not fit this agent is a UserError."""
+    if checkpoint is None:
+        return Run.start(config, jit_compile)
+    try:
+        return Run.unbundle(config, checkpoint, jit_compile)
+    except ValueError as error:
+        raise UserError(f"cannot resume from {checkpoint.path}: {error}") from None
 
 
 def configure_tensorflow(deterministic: bool = True) -> None:

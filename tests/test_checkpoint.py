@@ -231,3 +231,26 @@ def test_train_cli_resume_reads_and_verifies_the_checkpoint_once(tmp_path, monke
     assert train_main(["--resume", str(tmp_path), "--episodes", "7", "--force", "--quiet"]) == 0
     assert [p.name for p in loads] == ["ckpt-000005"]
     assert len(pd.read_csv(tmp_path / "cartpole_v1_history.csv")) == 7
+
+
+def test_checkpoint_refuses_adam_variables_stored_in_another_order(tmp_path):
+    train(DQNConfig(**SMALL, num_episodes=6), tmp_path, checkpoint_every=3)
+    found = ckpt.latest_valid(tmp_path / "checkpoints")
+    paths = [str(p) for p in found.agent["paths/adam"]]
+    assert paths[2].endswith("hidden_1_kernel_momentum") and paths[3].endswith("hidden_1_kernel_velocity")
+    paths[2], paths[3] = paths[3], paths[2]  # what a Keras that reorders optimizer.variables would store
+    found.agent["paths/adam"] = np.array(paths)
+    with pytest.raises(UserError, match=r"adam variable 2 is .*velocity.*another order"):
+        train(DQNConfig(**SMALL, num_episodes=9), tmp_path, resume=found, force=True)
+
+
+def test_checkpoint_variable_paths_do_not_depend_on_models_built_before():
+    from lunar.agent import DQNAgent
+    from lunar.networks import build_q_network
+
+    first = DQNAgent(4, 2, seed=0).weights_state()
+    build_q_network(4, 2, name="unrelated")
+    second = DQNAgent(4, 2, seed=0).weights_state()
+    for group in ("q", "target", "adam"):
+        assert list(first[f"paths/{group}"]) == list(second[f"paths/{group}"])
+    assert list(first["paths/q"])[:2] == ["q_network/hidden_1/kernel", "q_network/hidden_1/bias"]

@@ -105,7 +105,7 @@ def test_grader_grades_exercise_solved_and_broken_notebooks_in_one_call(tmp_path
     assert "moved up the gradient" in by[("broken_learn.ipynb", "Exercise 3: agent_learn")]["message"]
     assert by[("broken_learn.ipynb", "Exercise 2: compute_loss")]["status"] == "passed"
     assert by[("lab_exercises.ipynb", "Exercise 1: q_network")]["message"] == "not defined: q_network"
-    assert "code cell 4 raised ValueError" in by[("lab_exercises.ipynb", "notebook")]["message"]
+    assert "code cell 5 raised ValueError" in by[("lab_exercises.ipynb", "notebook")]["message"]
     assert "4 notebook(s), 12 passed, 9 failed" in out
 
 
