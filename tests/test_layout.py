@@ -40,3 +40,8 @@ def test_layout_ci_runs_the_readmes_two_commands():
     assert commands == ['pip install -e ".[dev]" && python train.py', "python -m pytest"]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert ci[-2:] == commands, "the last two lines of .ci/run must be the README's two commands"
+
+
+def test_layout_readme_stays_within_200_lines():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200, f"the README is for learners: {len(lines)} lines, at most 200"
