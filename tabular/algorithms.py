@@ -34,6 +34,16 @@ def q_learning_update(q: np.ndarray, state: int, action: int, reward: float, nex
     return float(q[state, action])
 
 
+def search_then_converge(alpha: float, k: float, n: int) -> float:
+    """Step size of the ``n``-th update of a state-action pair: ``alpha * k / (k + n)``.
+
+    About ``alpha`` for the first ``k`` updates (the values travel back from the goal),
+    then about ``alpha * k / n``: the steps still sum to infinity while their squares
+    converge (the Robbins-Monro conditions), so the noise of the targets averages out.
+    """
+    return alpha * k / (k + n)
+
+
 def multiplicative_epsilon(epsilon: float, decay: float, minimum: float) -> float:
     """Per-episode decay: ``max(minimum, decay * epsilon)``."""
     return max(minimum, decay * epsilon)

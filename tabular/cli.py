@@ -90,43 +90,19 @@ def _main(args: argparse.Namespace) -> int:
     if args.live_plot:
         from tabular.live import LiveRewardPlot
         live = LiveRewardPlot(out / "rewards.png")
-    outcome = train(args.world, on_episode=None if live is None else live.add, **options_of(args))
+    gifs = args.world == "frozenlake" and not args.no_gif
+    outcome = train(args.world, on_episode=None if live is None else live.add, snapshots=10 if gifs else 0,
+                    **options_of(args))
     config = outcome.config
     print(f"{args.world}: Q-learning, {config.episodes} episodes, alpha {config.alpha}, gamma {config.gamma}, "
           f"seed {config.seed}", flush=True)
     print(WORLDS[args.world].report(outcome), flush=True)
     if live is not None:
         print(f"reward plot: {live.close()}", flush=True)
-    if args.world == "frozenlake" and not args.no_gif:
-        _write_gifs(outcome, out)
+    if gifs:
+        from tabular.animation import write_frozenlake_gifs
+        training, trained = write_frozenlake_gifs(outcome, out)
+        print(f"GIFs: {out / 'training.gif'} ({training} frames: the first episode and one every tenth of the "
+              f"run), {out / 'trained.gif'} ({trained} frames)")
     return 0
 
-
-def _write_gifs(outcome: Outcome, out: Path) -> None:
-    """``training.gif`` (the first training episode: epsilon 1, every action explores) and
-    ``trained.gif`` (the greedy policy), both from the run's seed."""
-    from tabular.algorithms import greedy_policy
-    from tabular.files import write_gif
-    from tabular.frozenlake import make_frozenlake
-
-    import os
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen frames need no window
-    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-    options, seed, policy = outcome.options, outcome.config.seed, greedy_policy(outcome.result.q)
-    env = make_frozenlake(options["map"], options["slippery"], options["custom_map"], render_mode="rgb_array")
-    rng = np.random.default_rng(seed)
-
-    def frames(act: Any, seed: int) -> list[np.ndarray]:
-        state, _ = env.reset(seed=seed)
-        images = [env.render()]
-        for _ in range(outcome.config.max_steps):
-            state, _, terminated, truncated, _ = env.step(act(state))
-            images.append(env.render())
-            if terminated or truncated:
-                break
-        return images
-
-    training = write_gif(out / "training.gif", frames(lambda s: int(rng.integers(4)), seed))
-    trained = write_gif(out / "trained.gif", frames(lambda s: int(policy[s]), seed))
-    env.close()
-    print(f"GIFs: {out / 'training.gif'} ({training} frames), {out / 'trained.gif'} ({trained} frames)")

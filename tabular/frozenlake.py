@@ -43,6 +43,35 @@ def make_frozenlake(map_name: str = "4x4", slippery: bool = True, custom_map: st
     return gym.make("FrozenLake-v1", map_name=map_name, is_slippery=slippery, render_mode=render_mode)
 
 
+def goal_tables(env: gym.Env) -> tuple[np.ndarray, np.ndarray]:
+    """From the ``P`` table: ``G[s, a]``, the probability of stepping into the goal, and
+    ``T[s, a, s']``, the probability of stepping to a non-terminal ``s'`` (holes end the episode)."""
+    base = env.unwrapped
+    n, actions = base.observation_space.n, base.action_space.n
+    goal, moves = np.zeros((n, actions)), np.zeros((n, actions, n))
+    for s in range(n):
+        for a in range(actions):
+            for prob, s2, reward, terminated in base.P[s][a]:
+                if terminated:
+                    goal[s, a] += prob * (reward > 0)
+                else:
+                    moves[s, a, s2] += prob
+    return goal, moves
+
+
+def best_success_probability(env: gym.Env, horizon: int) -> float:
+    """The highest probability of reaching the goal within ``horizon`` steps over all policies,
+    by finite-horizon dynamic programming on the ``P`` table:
+    ``W_0 = 0``, ``W_h(s) = max_a [G(s, a) + sum_s' T(s, a, s') W_{h-1}(s')]``, and the answer is
+    ``sum_s p_0(s) W_horizon(s)``. The best policy may depend on the steps left; a policy
+    that looks only at the state (like a Q-table's greedy one) can do no better."""
+    goal, moves = goal_tables(env)
+    w = np.zeros(goal.shape[0])
+    for _ in range(horizon):
+        w = (goal + moves @ w).max(axis=1)
+    return float(np.asarray(env.unwrapped.initial_state_distrib, dtype=np.float64) @ w)
+
+
 def exact_success_probability(env: gym.Env, policy: Sequence[int], horizon: int) -> float:
     """Probability that ``policy`` reaches the goal within ``horizon`` steps, from the ``P`` table:
     ``p_0 = initial distribution``, ``p_{t+1}(s') = sum_s p_t(s) P(s'|s, pi(s))`` over non-terminal ``s``."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from tabular.algorithms import epsilon_greedy, exponential_epsilon, multiplicative_epsilon, q_learning_update
+from tabular.algorithms import (epsilon_greedy, exponential_epsilon, multiplicative_epsilon, q_learning_update,
+                                search_then_converge)
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,9 @@ class QLearningConfig:
     """Training episodes."""
     alpha: float = 0.1
     """Learning rate in ``Q <- (1 - alpha) Q + alpha (r + gamma max Q')``."""
+    alpha_visits: float | None = None
+    """None: ``alpha`` on every update (the lessons' rule). A number ``k``: the ``n``-th update of
+    ``(s, a)`` uses ``alpha * k / (k + n)`` (:func:`~tabular.algorithms.search_then_converge`)."""
     gamma: float = 0.9
     """Discount factor."""
     epsilon_start: float = 1.0
@@ -39,6 +43,8 @@ class QLearningConfig:
             raise ValueError("episodes and max_steps must be positive")
         if not 0 < self.alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha}")
+        if self.alpha_visits is not None and not 0 < self.alpha_visits < float("inf"):
+            raise ValueError(f"alpha_visits must be a positive number, got {self.alpha_visits}")
         if not 0 <= self.gamma <= 1:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
         if self.schedule not in ("multiplicative", "exponential", "constant"):
@@ -59,31 +65,42 @@ class QLearningResult:
     returns: list[float] = field(default_factory=list)
     epsilons: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
+    snapshots: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict)
+    """Episode (0-based) -> (the Q-table as that episode began, its epsilon), for the episodes asked."""
 
 
 def q_learning(env: Any, config: QLearningConfig,
-               on_episode: Callable[[int, float, float], None] | None = None) -> QLearningResult:
+               on_episode: Callable[[int, float, float], None] | None = None,
+               snapshots: Iterable[int] = ()) -> QLearningResult:
     """Train a Q-table on ``env`` with epsilon-greedy exploration.
 
-    ``on_episode(episode, return, epsilon)`` is called after each episode (live plots).
+    ``on_episode(episode, return, epsilon)`` is called after each episode (live plots);
+    the Q-table is copied as each episode in ``snapshots`` begins (training animations).
     Steps go to ``env.unwrapped`` with the cap ``config.max_steps``; a capped episode
     is a truncation and its last update bootstraps.
     """
+    snapshots = set(snapshots)
     base = env.unwrapped
     q = np.zeros((base.observation_space.n, base.action_space.n))
+    updates = np.zeros(q.shape, dtype=np.int64)  # n(s, a), for alpha_visits
     rng = np.random.default_rng(config.seed)
     result = QLearningResult(q)
-    epsilon = config.epsilon_start
+    epsilon, alpha, k = config.epsilon_start, config.alpha, config.alpha_visits
     seed: int | None = config.seed
     for episode in range(config.episodes):
         epsilon = config.epsilon(episode, epsilon)
+        if episode in snapshots:
+            result.snapshots[episode] = (q.copy(), epsilon)
         state, _ = base.reset(seed=seed)
         seed = None
         total, t = 0.0, 0
         for t in range(1, config.max_steps + 1):
             action = epsilon_greedy(q[state], epsilon, rng)
             next_state, reward, terminated, truncated, _ = base.step(action)
-            q_learning_update(q, state, action, reward, next_state, terminated, config.alpha, config.gamma)
+            if k is not None:
+                updates[state, action] += 1
+                alpha = search_then_converge(config.alpha, k, int(updates[state, action]))
+            q_learning_update(q, state, action, reward, next_state, terminated, alpha, config.gamma)
             total += reward
             state = next_state
             if terminated or truncated:

@@ -123,12 +123,13 @@ SETTINGS = tuple(f.name for f in fields(QLearningConfig))
 
 
 def train(world: str, *, on_episode: Callable[[int, float, float], None] | None = None,
-          **options: Any) -> Outcome:
+          snapshots: int = 0, **options: Any) -> Outcome:
     """Q-learning on ``world`` (a key of :data:`WORLDS`), compared with value iteration.
 
     Keywords are the world's options (``map="8x8"``, ``slippery=False``, ``variant="course"``...)
     or Q-learning settings overriding the world's (``episodes=``, ``alpha=``, ``gamma=``,
-    ``seed=``...). ``on_episode(episode, return, epsilon)`` sees each training episode.
+    ``seed=``...). ``on_episode(episode, return, epsilon)`` sees each training episode;
+    ``snapshots=10`` keeps the Q-table of the first episode and of one every tenth of the run.
     """
     if world not in WORLDS:
         raise UserError(f"unknown world {world!r}; choose one of {', '.join(WORLDS)}")
@@ -144,7 +145,8 @@ def train(world: str, *, on_episode: Callable[[int, float, float], None] | None 
         raise UserError(str(error)) from None
     if not 0 <= config.gamma < 1:
         raise UserError(f"gamma must be in [0, 1) to compare with value iteration, got {config.gamma}")
-    result = q_learning(env, config, on_episode=on_episode)
+    stages = {0, *(config.episodes * i // snapshots - 1 for i in range(1, snapshots + 1))} if snapshots else ()
+    result = q_learning(env, config, on_episode=on_episode, snapshots=stages)
     base = env.unwrapped
     v_star, q_star = value_iteration(base.P, base.observation_space.n, base.action_space.n, config.gamma)
     return Outcome(world, world_options, env, config, result, v_star, q_star)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from tabular.algorithms import greedy_policy, policy_evaluation
 from tabular.errors import UserError
-from tabular.frozenlake import exact_success_probability
+from tabular.frozenlake import best_success_probability, exact_success_probability
 from tabular.qlearning import success_rate
 from tabular.worlds import ARROWS, GRID_ACTIONS, GridWorld
 
@@ -59,17 +59,21 @@ def policy_grid(policy: np.ndarray, desc: np.ndarray) -> str:
 
 
 def frozenlake_report(outcome: Any) -> str:
-    """The Q-table report, the policy on the map, and the success of the learned and the optimal
-    policy: measured over ``eval_episodes`` episodes and exact from the ``P`` table."""
+    """The Q-table report, the policy on the map, and three success probabilities within the
+    episode limit, exact from the ``P`` table: the best achievable (any policy), value
+    iteration's greedy policy and the learned one; and both measured over ``eval_episodes``."""
     env, horizon, episodes = outcome.env, outcome.config.max_steps, outcome.options["eval_episodes"]
     policy, optimal = greedy_policy(outcome.result.q), greedy_policy(outcome.q_star)
+    best = best_success_probability(env, horizon)
+    learned, planned = (exact_success_probability(env, p, horizon) for p in (policy, optimal))
     learned_rate, optimal_rate = (success_rate(env, p, episodes, seed=EVALUATION_SEED, max_steps=horizon)
                                   for p in (policy, optimal))
     values = policy_evaluation(env.unwrapped.P, policy, env.unwrapped.observation_space.n, outcome.config.gamma)
     return (f"{q_table_report(outcome)}\n\nLearned policy:\n{policy_grid(policy, np.asarray(env.unwrapped.desc))}\n"
-            f"\nSuccess rate over {episodes} episodes (seeds {EVALUATION_SEED}..): learned {learned_rate:.3f}, "
-            f"optimal {optimal_rate:.3f} (exact: learned {exact_success_probability(env, policy, horizon):.3f}, "
-            f"optimal {exact_success_probability(env, optimal, horizon):.3f})\n"
+            f"\nSuccess within {horizon} steps, exact: best achievable {best:.3f}, value iteration's policy "
+            f"(gamma {outcome.config.gamma}) {planned:.3f}, learned {learned:.3f} ({learned - best:+.3f} from the best)\n"
+            f"Measured over {episodes} episodes (seeds {EVALUATION_SEED}..): learned {learned_rate:.3f}, "
+            f"value iteration's {optimal_rate:.3f}\n"
             f"V of the learned policy at the start: {values[0]:.4f}; V*: {outcome.v_star[0]:.4f}")
 
 

@@ -12,7 +12,8 @@ from tabular import (ChainMaze, GridWorld, MarsRover, QLearningConfig, discounte
                      success_rate, value_iteration)
 from tabular import WORLDS, train
 from tabular.errors import UserError
-from tabular.frozenlake import exact_success_probability, make_frozenlake, parse_map
+from tabular.algorithms import search_then_converge
+from tabular.frozenlake import best_success_probability, exact_success_probability, make_frozenlake, parse_map
 from tabular.reports import gridworld_path_excess
 
 SEED_004_TABLE = np.array([[0.59048997, 0.6561], [0.59048961, 0.729], [0.65609989, 0.81],
@@ -205,11 +206,12 @@ def test_tabular_cli_frozenlake_writes_gifs_and_compares(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tabular", "frozenlake", "--no-slippery", "--eval-episodes", "100",
                            "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "learned 1.000, optimal 1.000" in proc.stdout
+    assert "best achievable 1.000, value iteration's policy (gamma 0.99) 1.000, learned 1.000" in proc.stdout
     import imageio.v2 as imageio
     frames = imageio.mimread(tmp_path / "trained.gif")
     assert len(frames) == 7  # reset frame + the 6 steps of a shortest path on the 4x4 map
-    assert (tmp_path / "training.gif").stat().st_size > 0
+    training = imageio.mimread(tmp_path / "training.gif")
+    assert len(training) > 3 * 7  # one episode per stage of training, not one episode
 
 
 def test_demo_play_reaches_goal_with_scripted_arrow_keys():
@@ -246,3 +248,43 @@ def test_tabular_train_takes_each_worlds_settings_and_refuses_other_options():
         train("chain", goal="1,1")
     with pytest.raises(UserError, match="unknown world"):
         train("nowhere")
+
+
+def test_search_then_converge_is_alpha_k_over_k_plus_n():
+    for alpha, k, n in ((0.1, 3000, 1), (0.1, 3000, 3000), (0.5, 10, 990), (1.0, 1, 1)):
+        assert search_then_converge(alpha, k, n) == pytest.approx(alpha * k / (k + n))
+    steps = [search_then_converge(0.1, 100, n) for n in range(1, 200_001)]
+    assert sum(steps) > 0.1 * 100 * math.log(1000)  # grows like alpha k ln(n / k): no bound
+    assert sum(s * s for s in steps) < 0.1 ** 2 * 100  # converges: below alpha^2 k
+
+
+def test_best_success_probability_matches_hand_computed_cases():
+    # One row "SG", slippery: any move right, down or up with 1/3 each; only "right" reaches G, and
+    # "down" at the edge stays put: the best is 1 - (2/3)^h within h steps.
+    lake = make_frozenlake(custom_map="SG", slippery=True)
+    for h in (1, 2, 5):
+        assert best_success_probability(lake, h) == pytest.approx(1 - (2 / 3) ** h)
+    plain = make_frozenlake("4x4", slippery=False)  # the shortest path is 6 steps
+    assert best_success_probability(plain, 5) == 0.0 and best_success_probability(plain, 6) == 1.0
+
+
+@pytest.mark.parametrize("map_name", ["4x4", "8x8"])
+def test_best_success_probability_bounds_every_stationary_policy(map_name):
+    lake = make_frozenlake(map_name, slippery=True)
+    base, best = lake.unwrapped, best_success_probability(lake, 100)
+    rng = np.random.default_rng(0)
+    for gamma in (0.9, 0.98, 0.99, 0.999):
+        policy = greedy_policy(value_iteration(base.P, base.observation_space.n, 4, gamma)[1])
+        assert exact_success_probability(lake, policy, 100) <= best + 1e-12
+    for _ in range(20):
+        assert exact_success_probability(lake, rng.integers(0, 4, base.observation_space.n), 100) <= best
+    assert best_success_probability(lake, 100) <= best_success_probability(lake, 200)
+
+
+def test_q_learning_snapshots_keep_the_q_table_of_each_stage():
+    outcome = train("frozenlake", episodes=200, snapshots=10)
+    assert sorted(outcome.result.snapshots) == [0] + [20 * i - 1 for i in range(1, 11)]
+    first_q, first_epsilon = outcome.result.snapshots[0]
+    assert first_epsilon == 1.0 and not first_q.any()
+    last_q, last_epsilon = outcome.result.snapshots[199]
+    assert last_epsilon == outcome.result.epsilons[199] and last_q.any()
