@@ -50,6 +50,12 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output folder must not be empty (use . for the current folder)")
+    return Path(text)
+
+
 def train_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="train.py",
@@ -59,14 +65,16 @@ def train_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter)
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help="TOML file of hyperparameters (e.g. configs/fast.toml); flags override it")
-    parser.add_argument("--output-dir", type=Path, default=Path("models"), help="where outputs go")
+    parser.add_argument("--output-dir", type=_folder, default=Path("models"),
+                        help="where outputs go; one run at a time per folder")
     parser.add_argument("--resume", nargs="?", const=True, default=None, metavar="DIR",
                         help="continue from the newest valid checkpoint of the run in DIR "
                              "(default: --output-dir)")
     parser.add_argument("--force", action="store_true",
                         help="resume even if the hyperparameters differ from the checkpoint's")
-    parser.add_argument("--checkpoint-every", type=int, default=50, metavar="N",
-                        help="write a checkpoint every N episodes (and on Ctrl-C / SIGTERM)")
+    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                        help="write a checkpoint every N episodes (and on Ctrl-C / SIGTERM); default 50, "
+                             "or the resumed run's")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     parser.add_argument("--tensorboard", type=Path, metavar="DIR", default=None,
                         help="write TensorBoard scalars (return, average, epsilon, loss, mean Q) to DIR")
@@ -106,6 +114,9 @@ def _run(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | No
     except UserError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # before the run's own handler is in place (start-up) or a second Ctrl-C
+        print(f"{parser.prog}: stopped by Ctrl-C", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
@@ -114,25 +125,54 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from lunar import checkpoint as ckpt
-    from lunar.outputs import output_paths
+    from lunar import lock
     from lunar.reporting import ConsoleReporter
-    from lunar.training import NumericalError, train
 
     reporter = ConsoleReporter(quiet=args.quiet)
     output_dir = args.output_dir if args.resume in (None, True) else Path(args.resume)
-    checkpoint = None
-    if args.resume is not None:  # read and verified once, here; train() continues from it
-        checkpoint = ckpt.latest_valid(output_dir / "checkpoints", warn=reporter.message)
-        if checkpoint is None:
-            raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}")
-    # A resumed run keeps its own hyperparameters unless a file or flags say otherwise.
+    if args.tensorboard is not None:
+        from lunar.tensorboard import check_folder
+        check_folder(args.tensorboard)
+    if args.resume is None:
+        return _train_from(args, output_dir, None, reporter)
+    if not (output_dir / "checkpoints").is_dir():
+        raise UserError(f"no checkpoints to resume in {output_dir} (no folder {output_dir / 'checkpoints'})")
+    lock.acquire(output_dir)  # before reading: a run still writing there is refused first
+    try:
+        return _train_from(args, output_dir, _checkpoint_to_resume(output_dir, reporter), reporter)
+    finally:
+        lock.release(output_dir)
+
+
+def _checkpoint_to_resume(output_dir: Path, reporter: Any) -> Any:
+    """The newest valid checkpoint, read and verified once; UserError saying why when there is none."""
+    from lunar import checkpoint as ckpt
+
+    reasons: list[str] = []
+
+    def warn(message: str) -> None:
+        reasons.append(message)
+        reporter.message(message)
+
+    checkpoint = ckpt.latest_valid(output_dir / "checkpoints", warn=warn)
+    if checkpoint is None:
+        why = f": every one is damaged, the newest because {reasons[0].split(': ', 1)[-1]}" if reasons else ""
+        raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}{why}")
+    return checkpoint
+
+
+def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, reporter: Any) -> int:
+    from lunar.outputs import output_paths
+    from lunar.training import NumericalError, train
+
+    # A resumed run keeps its own hyperparameters and checkpoint interval unless told otherwise.
     config = resolve_config(args, checkpoint.manifest["config"] if checkpoint else None)
+    every = args.checkpoint_every or (checkpoint.manifest.get("checkpoint_every") if checkpoint else None) or 50
     if not args.quiet:
         print(f"{config.env_id}: seed {config.seed}, TensorFlow on {_device_name()}", flush=True)
     try:
         result = train(config, output_dir, resume=checkpoint or False, force=args.force,
-                       checkpoint_every=args.checkpoint_every, reporter=reporter, tensorboard=args.tensorboard)
+                       checkpoint_every=every, reporter=reporter, tensorboard=args.tensorboard)
     except NumericalError as error:
         print(f"train.py: numerical fault: {error}", file=sys.stderr)
         return 1

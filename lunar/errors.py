@@ -1,5 +1,10 @@
-"""The one error type that means "the user asked for something impossible"."""
+"""The error types that the command-line front ends turn into one line and exit code 2."""
 
 
 class UserError(Exception):
     """Bad input: the command-line front ends print its message on one line and exit with 2."""
+
+
+class OutputError(UserError):
+    """A file of the run could not be written (a full disk, a lost folder): the message names the
+    file, the cause and the last good checkpoint."""

@@ -7,15 +7,19 @@ episodes and at the end; the model ``<stem>_model.h5`` when the run solved.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from lunar import checkpoint as ckpt
+from lunar import lock
 from lunar.atomic import check_writable, write_text, write_with
 from lunar.config import to_toml
 from lunar.envs import model_stem
+from lunar.errors import UserError
 from lunar.plotting import save_learning_curve
 from lunar.run import HISTORY_COLUMNS, Run
 
@@ -31,19 +35,36 @@ class RunFolder:
     """The output folder of one run. ``enabled=False`` writes nothing (benchmarks)."""
 
     def __init__(self, output_dir: str | Path, env_id: str, enabled: bool = True) -> None:
-        check_writable(output_dir)
+        if str(output_dir).strip() == "":
+            raise UserError("the output folder must not be empty (use . for the current folder)")
         self.output_dir = Path(output_dir)
         self.paths = output_paths(output_dir, env_id)
+        self.stem = model_stem(env_id)
         self.enabled = enabled
         self.last_checkpoint: Path | None = None
         self._replace_earlier_run = False
+        if enabled:
+            check_writable(output_dir)
+            lock.acquire(output_dir)  # until close(): a second run into this folder is refused
 
-    def begin(self, run: Run, resumed_from: Path | None, message: Callable[[str], None]) -> None:
+    def close(self) -> None:
+        if self.enabled:
+            lock.release(self.output_dir)
+
+    def last_good(self) -> str:
+        return f"the last good checkpoint is {self.last_checkpoint or 'none (none was written yet)'}"
+
+    def begin(self, run: Run, resumed_from: Path | None, message: Callable[[str], None],
+              checkpoint_every: int = 50) -> None:
         """Write the configuration. A fresh run in a folder that holds an earlier run's
-        checkpoints replaces them, but only once its own first checkpoint is on disk."""
+        checkpoints replaces them, but only once its own first checkpoint is on disk.
+        Temporary files that a killed run left behind are removed (the folder is locked)."""
         self.last_checkpoint = resumed_from
+        self._checkpoint_every = checkpoint_every
         if not self.enabled:
             return
+        for leftover in self.output_dir.glob(f".{self.stem}_*.tmp*"):
+            leftover.unlink(missing_ok=True)
         if resumed_from is None and ckpt.list_checkpoints(self.paths["checkpoints"]):
             self._replace_earlier_run = True
             message(f"note: {self.paths['checkpoints']} holds an earlier run's checkpoints; this new run replaces "
@@ -54,7 +75,9 @@ class RunFolder:
         """A checkpoint of ``run``, then the history CSV and the learning curve."""
         if not self.enabled:
             return
-        self.last_checkpoint = ckpt.save(self.paths["checkpoints"], run.bundle(),
+        bundle = run.bundle()
+        bundle.manifest["checkpoint_every"] = self._checkpoint_every
+        self.last_checkpoint = ckpt.save(self.paths["checkpoints"], bundle,
                                          replace_others=self._replace_earlier_run)
         self._replace_earlier_run = False
         history = pd.DataFrame(run.history, columns=HISTORY_COLUMNS)
@@ -82,11 +105,24 @@ def save_h5(model: Any, path: str | Path) -> Path:
     """Save a Keras model as HDF5 (the course's format), atomically, without Keras'
     "legacy format" warning: the file loads with plain ``keras.models.load_model``."""
     import logging
+    import shutil
 
+    path = Path(path)
+    needed = 2 * sum(int(np.asarray(w).nbytes) for w in model.weights) + (1 << 20)
+    free = shutil.disk_usage(path.parent if path.parent.exists() else Path(".")).free
+    if free < needed:  # h5py can crash the interpreter when the disk fills up under it
+        raise OSError(errno.ENOSPC, f"{free} bytes free, the model needs about {needed}", str(path))
     absl_logger = logging.getLogger("absl")
     level = absl_logger.level
     absl_logger.setLevel(logging.ERROR)
     try:
-        return write_with(path, lambda tmp: model.save(tmp))
+        return write_with(path, lambda tmp: _save_model(model, tmp))
     finally:
         absl_logger.setLevel(level)
+
+
+def _save_model(model: Any, path: Path) -> None:
+    try:
+        model.save(path)
+    except RuntimeError as error:  # h5py reports a failed write (a full disk) as RuntimeError
+        raise OSError(errno.EIO, f"HDF5 write failed ({error})", str(path)) from None

@@ -23,7 +23,7 @@ import pandas as pd
 
 from lunar import checkpoint as ckpt
 from lunar.config import DQNConfig, differences
-from lunar.errors import UserError
+from lunar.errors import OutputError, UserError
 from lunar.exploration import epsilon_greedy, get_new_eps
 from lunar.outputs import RunFolder
 from lunar.reporting import Reporter, SilentReporter
@@ -121,16 +121,27 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every}")
     reporter = reporter or SilentReporter()
     if tensorboard is not None:
-        from lunar.tensorboard import TensorBoardReporter
-        reporter = TensorBoardReporter(tensorboard, reporter)
-    folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)
-    checkpoint = _checkpoint_to_resume(resume, folder, config, force, reporter)
-    configure_tensorflow()
-    run = _start_run(config, checkpoint, jit_compile)
-    budget = math.inf if max_total_steps is None else max_total_steps
-    folder.begin(run, checkpoint.path if checkpoint else None, reporter.message)
-    reporter.start(config, len(run.history))
+        from lunar.tensorboard import TensorBoardReporter, check_folder
+        check_folder(tensorboard)
+    folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)  # locks the folder
     try:
+        if tensorboard is not None:
+            reporter = TensorBoardReporter(tensorboard, reporter)
+        checkpoint = _checkpoint_to_resume(resume, folder, config, force, reporter)
+        configure_tensorflow()
+        run = _start_run(config, checkpoint, jit_compile)
+        return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, checkpoint_every,
+                          math.inf if max_total_steps is None else max_total_steps)
+    finally:
+        folder.close()
+
+
+def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Path | None, checkpoint_every: int,
+               budget: float) -> TrainResult:
+    """The episodes of a started run, with its reports and files, until :func:`stop_reason` says stop."""
+    try:
+        folder.begin(run, resumed_from, reporter.message, checkpoint_every)
+        reporter.start(run.config, len(run.history))
         with _Interrupt() as interrupt:
             status = stop_reason(run, interrupt, budget)
             while status is None:
@@ -141,8 +152,10 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         wall = run.elapsed() - run.elapsed_before
         paths = folder.finish(run, status)
     except NumericalError as error:
-        raise NumericalError(f"{error}; the last good checkpoint is "
-                             f"{folder.last_checkpoint or 'none (none was written yet)'}") from None
+        raise NumericalError(f"{error}; {folder.last_good()}") from None
+    except OSError as error:
+        raise OutputError(f"could not write {error.filename or 'an output file'}: {error.strerror or error}; "
+                          f"{folder.last_good()}") from None
     finally:
         reporter.stop()
         run.env.close()

@@ -20,15 +20,20 @@ from tabular.frozenlake import make_frozenlake
 
 MAX_FRAMES_PER_STAGE = 60
 """An episode's frames beyond this are left out of the animation (the caption says so)."""
+MAX_WIDTH = 320
 
 
 def caption(frame: np.ndarray, text: str) -> np.ndarray:
-    """``frame`` (height x width x 3) with a black band above it holding ``text``."""
+    """``frame`` (height x width x 3) with a black band above it holding ``text``; frames
+    wider than ``MAX_WIDTH`` are halved first (the 8x8 map's 512 pixels: GIF encoding
+    takes four times as long and the squares stay readable at half size)."""
     from PIL import Image, ImageDraw
 
-    band = 22
-    image = Image.new("RGB", (frame.shape[1], frame.shape[0] + band))
-    image.paste(Image.fromarray(frame), (0, band))
+    band, picture = 22, Image.fromarray(frame)
+    if picture.width > MAX_WIDTH:
+        picture = picture.resize((picture.width // 2, picture.height // 2), Image.Resampling.NEAREST)
+    image = Image.new("RGB", (picture.width, picture.height + band))
+    image.paste(picture, (0, band))
     ImageDraw.Draw(image).text((6, 5), text, fill=(255, 255, 255))
     return np.asarray(image)
 

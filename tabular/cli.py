@@ -15,6 +15,15 @@ from tabular.errors import UserError
 from tabular.registry import SETTINGS, WORLDS, Outcome, train
 
 EXIT_BAD_INPUT = 2
+FROZENLAKE_HELP = """Q-learning on Gymnasium's FrozenLake-v1, scored by its exact success within the time limit
+beside the best achievable (any policy) and value iteration's policy.
+
+On slippery ice the step size of each (state, action) decays, alpha * 3000 / (3000 + n), with
+gamma 0.985 and 10,000 (4x4) or 60,000 (8x8) episodes: with the lessons' constant alpha the
+Q-values stay too noisy to rank actions that differ by 0.002, and on the 8x8 map the learned
+policy then falls up to 0.17 short of the best on some seeds. With these settings it is within
+0.02 of the best on every seed tested (0-9 and 100-119). --alpha-visits 0 restores the
+lessons' constant step size."""
 CLI_ONLY = ("world", "output_dir", "live_plot", "no_gif")
 
 
@@ -31,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--episodes", type=int, help="training episodes (default: the world's)")
         p.add_argument("--alpha", type=float, help="learning rate")
+        p.add_argument("--alpha-visits", type=float, metavar="K",
+                       help="step size alpha * K / (K + n) on the n-th update of each (state, action); "
+                            "0: constant alpha, the lessons' rule")
         p.add_argument("--gamma", type=float, help="discount factor")
         p.add_argument("--epsilon-decay", type=float, dest="decay", help="per-episode epsilon decay factor")
         p.add_argument("--max-steps", type=int, help="step cap per episode")
@@ -39,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--live-plot", action="store_true",
                        help="plot episode rewards live while training (saved as PNG when headless)")
 
-    p = worlds.add_parser("frozenlake", help=WORLDS["frozenlake"].help)
+    p = worlds.add_parser("frozenlake", help=WORLDS["frozenlake"].help, description=FROZENLAKE_HELP,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     p.add_argument("--map", choices=["4x4", "8x8"], default="4x4", help="built-in map")
     p.add_argument("--custom-map", metavar="ROWS", help='your own map, rows of S/F/H/G: "SFFF,FHFH,FFFH,HFFG"')

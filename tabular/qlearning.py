@@ -19,8 +19,8 @@ class QLearningConfig:
     """Training episodes."""
     alpha: float = 0.1
     """Learning rate in ``Q <- (1 - alpha) Q + alpha (r + gamma max Q')``."""
-    alpha_visits: float | None = None
-    """None: ``alpha`` on every update (the lessons' rule). A number ``k``: the ``n``-th update of
+    alpha_visits: float = 0.0
+    """0: ``alpha`` on every update (the lessons' rule). ``k > 0``: the ``n``-th update of
     ``(s, a)`` uses ``alpha * k / (k + n)`` (:func:`~tabular.algorithms.search_then_converge`)."""
     gamma: float = 0.9
     """Discount factor."""
@@ -43,12 +43,17 @@ class QLearningConfig:
             raise ValueError("episodes and max_steps must be positive")
         if not 0 < self.alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha}")
-        if self.alpha_visits is not None and not 0 < self.alpha_visits < float("inf"):
-            raise ValueError(f"alpha_visits must be a positive number, got {self.alpha_visits}")
+        if not 0 <= self.alpha_visits < float("inf"):
+            raise ValueError(f"alpha_visits must be 0 (constant alpha) or a positive number, got {self.alpha_visits}")
         if not 0 <= self.gamma <= 1:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
         if self.schedule not in ("multiplicative", "exponential", "constant"):
             raise ValueError(f"unknown epsilon schedule {self.schedule!r}")
+        if not (0 < self.decay <= 1 if self.schedule == "multiplicative" else 0 < self.decay < float("inf")):
+            raise ValueError(f"epsilon decay must be in (0, 1] (a time constant > 0 for the exponential "
+                             f"schedule), got {self.decay}")
+        if not (0 <= self.epsilon_end <= 1 and 0 <= self.epsilon_start <= 1):
+            raise ValueError("epsilon_start and epsilon_end must be in [0, 1]")
 
     def epsilon(self, episode: int, previous: float) -> float:
         """Exploration rate of ``episode`` (0-based) given the previous episode's."""
@@ -85,7 +90,7 @@ def q_learning(env: Any, config: QLearningConfig,
     updates = np.zeros(q.shape, dtype=np.int64)  # n(s, a), for alpha_visits
     rng = np.random.default_rng(config.seed)
     result = QLearningResult(q)
-    epsilon, alpha, k = config.epsilon_start, config.alpha, config.alpha_visits
+    epsilon, alpha, k = config.epsilon_start, config.alpha, config.alpha_visits or None
     seed: int | None = config.seed
     for episode in range(config.episodes):
         epsilon = config.epsilon(episode, epsilon)

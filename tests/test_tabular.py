@@ -190,6 +190,9 @@ def test_q_learning_is_repeatable_with_a_seed():
     (["frozenlake", "--custom-map", "SFX,FFG"], "unknown cells"),
     (["frozenlake", "--custom-map", "SFF,FG"], "differ in length"),
     (["chain", "--alpha", "2"], "alpha"),
+    (["chain", "--epsilon-decay", "-1"], "epsilon decay"),
+    (["chain", "--epsilon-decay", "nan"], "epsilon decay"),
+    (["frozenlake", "--alpha-visits", "-5"], "alpha_visits"),
     (["nowhere"], "invalid choice"),
 ])
 def test_tabular_cli_bad_input_exits_2_with_one_line(args, message, tmp_path):

@@ -1,0 +1,58 @@
+"""One run per output folder: an OS-level lock that a crashed run cannot leave stuck.
+
+``flock`` on ``<folder>/.lunar-kit.lock``: the kernel releases it when the process that
+holds it ends, however it ends (``kill -9`` included), so there is nothing stale to clean
+up. A second run into the same folder is refused before it touches anything. Within one
+process the lock is re-entrant (the command line takes it before reading a checkpoint,
+``train()`` takes it again).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lunar.errors import UserError
+
+LOCK_NAME = ".lunar-kit.lock"
+_held: dict[str, list[int]] = {}  # real path of the folder -> [file descriptor, holders]
+
+
+def acquire(folder: str | Path) -> Path:
+    """Lock ``folder`` (created if missing) for this process; UserError if another process holds it."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(folder)
+        if key in _held:
+            _held[key][1] += 1
+            return folder
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise UserError(f"cannot use output folder {folder}: {error.strerror or error}") from None
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        _held[key] = [fd, 1]
+        return folder
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise UserError(f"output folder {folder} is in use by another run (pid {holder}); wait for it to end "
+                        "or choose another --output-dir") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _held[key] = [fd, 1]
+    return folder
+
+
+def release(folder: str | Path) -> None:
+    """Undo one :func:`acquire`; the last one unlocks (the lock file stays, empty of meaning)."""
+    key = os.path.realpath(folder)
+    if key not in _held:
+        return
+    _held[key][1] -= 1
+    if _held[key][1] == 0:
+        os.close(_held.pop(key)[0])
