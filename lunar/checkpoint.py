@@ -6,11 +6,13 @@ A checkpoint is a folder ``ckpt-NNNNNN`` (``NNNNNN`` = episodes completed) holdi
 - ``replay.npz``: the replay memory, oldest transition first;
 - ``history.csv``: one row per completed episode;
 - ``manifest.json``: format version, counters, epsilon, random-generator states,
-  the configuration, and the SHA-256 of every other file.
+  the configuration, the SHA-256 of every other file, and a checksum of itself.
 
 The folder is built under a temporary name and renamed, so a reader sees a whole
-checkpoint or none. :func:`latest_valid` checks the hashes and falls back to the
-previous checkpoint when the newest is damaged.
+checkpoint or none. :func:`load` trusts nothing it reads: the manifest's checksum, its
+structure, names, types and ranges, every file's hash (only the three known names,
+inside the folder), every array's values (finite) are checked before anything is used.
+:func:`latest_valid` falls back to the previous checkpoint when the newest fails.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ import pandas as pd
 
 from lunar.atomic import fsync_dir
 
-FORMAT_VERSION = 2
-"""2: the history's moving-average column is ``moving_average`` and the retired options
-(docs/tuning.md) are gone from the configuration. Format 1 is refused with a clear line."""
+FORMAT_VERSION = 3
+"""3: the manifest carries its own checksum and each agent variable's path; 2: the history's
+moving-average column is ``moving_average``. Older formats are refused with a clear line."""
+FILES = ("agent.npz", "replay.npz", "history.csv")
+MAX_MANIFEST_BYTES = 1 << 20
 PREFIX = "ckpt-"
 KEEP = 2
 
@@ -101,6 +105,7 @@ def save(directory: str | Path, bundle: Bundle, replace_others: bool = False) ->
             _write_synced(staging / name, data)
         manifest = dict(bundle.manifest, format_version=FORMAT_VERSION, episode=episode,
                         files={name: hashlib.sha256(data).hexdigest() for name, data in files.items()})
+        manifest["checksum"] = manifest_checksum(manifest)
         _write_synced(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
         fsync_dir(staging)
         if final.exists():  # re-saving the same episode (e.g. a final save after a periodic one)
@@ -137,10 +142,37 @@ def prune(directory: str | Path, keep: int = KEEP) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest's canonical JSON, its own ``checksum`` left out."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def load(path: str | Path) -> Checkpoint:
     """Read and validate one checkpoint folder; CheckpointError says what is wrong."""
     path = Path(path)
+    manifest = _read_manifest(path)
+    for name in FILES:  # the names are fixed above: nothing outside the folder is ever opened
+        file = path / name
+        if not file.is_file():
+            raise CheckpointError(f"{path.name}: {name} is missing")
+        if _sha256(file) != manifest["files"][name]:
+            raise CheckpointError(f"{path.name}: {name} is damaged (SHA-256 mismatch)")
     try:
+        agent, replay = _read_arrays(path / "agent.npz"), _read_arrays(path / "replay.npz")
+        history = pd.read_csv(path / "history.csv")
+    except Exception as error:  # noqa: BLE001 - any failure to parse is a damaged checkpoint
+        raise CheckpointError(f"{path.name}: unreadable data ({type(error).__name__}: {error})") from None
+    if len(history) != manifest["episode"]:
+        raise CheckpointError(f"{path.name}: history has {len(history)} rows for episode {manifest['episode']}")
+    return Checkpoint(manifest, agent, replay, history, path)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest, after its checksum, structure and values are checked."""
+    try:
+        if (path / "manifest.json").stat().st_size > MAX_MANIFEST_BYTES:
+            raise CheckpointError(f"{path.name}: manifest is too large")
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CheckpointError(f"{path.name}: unreadable manifest ({error})") from None
@@ -149,25 +181,68 @@ def load(path: str | Path) -> Checkpoint:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path.name}: checkpoint format {manifest.get('format_version')!r}, this kit reads "
                               f"{FORMAT_VERSION} (made by another version of lunar-kit: start a new run)")
-    for name, expected in manifest.get("files", {}).items():
-        file = path / name
-        if not file.is_file():
-            raise CheckpointError(f"{path.name}: {name} is missing")
-        if _sha256(file) != expected:
-            raise CheckpointError(f"{path.name}: {name} is damaged (SHA-256 mismatch)")
-    if set(manifest.get("files", {})) != {"agent.npz", "replay.npz", "history.csv"}:
-        raise CheckpointError(f"{path.name}: manifest lists the wrong files")
+    if manifest.get("checksum") != manifest_checksum(manifest):
+        raise CheckpointError(f"{path.name}: manifest was changed after it was written (checksum mismatch)")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise CheckpointError(f"{path.name}: {problem}")
+    return manifest
+
+
+def manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with a manifest's structure or values, or None."""
+    from lunar.config import DQNConfig
+
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(FILES) or not all(
+            isinstance(v, str) and len(v) == 64 for v in files.values()):
+        return f"manifest must list exactly {', '.join(FILES)} with their SHA-256"
+    if not _count(manifest.get("episode")) or not _count(manifest.get("total_steps")):
+        return "manifest's episode and total_steps must be integers >= 0"
+    if not (_number(manifest.get("epsilon")) and 0 <= manifest["epsilon"] <= 1):
+        return "manifest's epsilon must be a number in [0, 1]"
+    if not (_number(manifest.get("elapsed_seconds")) and manifest["elapsed_seconds"] >= 0):
+        return "manifest's elapsed_seconds must be a number >= 0"
+    every = manifest.get("checkpoint_every", 1)
+    if not (_count(every) and every > 0):
+        return "manifest's checkpoint_every must be a positive integer"
+    rng = manifest.get("rng")
+    if not isinstance(rng, dict) or not all(_pcg64_state(rng.get(k)) for k in ("numpy", "env")):
+        return "manifest's random-generator states are not PCG64 states"
     try:
-        with np.load(path / "agent.npz", allow_pickle=False) as data:
-            agent = {k: data[k] for k in data.files}
-        with np.load(path / "replay.npz", allow_pickle=False) as data:
-            replay = {k: data[k] for k in data.files}
-        history = pd.read_csv(path / "history.csv")
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"{path.name}: unreadable data ({error})") from None
-    if len(history) != manifest.get("episode"):
-        raise CheckpointError(f"{path.name}: history has {len(history)} rows for episode {manifest.get('episode')}")
-    return Checkpoint(manifest, agent, replay, history, path)
+        DQNConfig(**manifest["config"])
+    except Exception as error:  # noqa: BLE001 - missing, not a table, unknown keys, out of range
+        return f"manifest's configuration is invalid ({type(error).__name__}: {error})"
+    return None
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _pcg64_state(state: Any) -> bool:
+    """True when ``state`` is a state that ``numpy.random.PCG64`` accepts (no other generator is looked up)."""
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        return False
+    try:
+        np.random.PCG64().state = state
+    except (TypeError, ValueError, KeyError, OverflowError):
+        return False
+    return True
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file (no pickle), each numeric array checked to be finite."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"{path.name}: array {name} holds NaN or infinite values")
+    return arrays
 
 
 def latest_valid(directory: str | Path, warn: Any = None) -> Checkpoint | None:

@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from lunar.config import DQNConfig, field_docs, load_toml
+from lunar.config import INTEGER_LIMITS, DQNConfig, field_docs, load_toml
 from lunar.errors import UserError
 
 EXIT_BAD_INPUT = 2
@@ -85,8 +85,9 @@ def train_parser() -> argparse.ArgumentParser:
         kind = {"bool": _bool, "int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
                                                                         else f.type.__name__]
         metavar = {_bool: "BOOL", int: "N", float: "X", str: "TEXT"}[kind]
+        limit = f" At most {INTEGER_LIMITS[f.name]:,}." if f.name in INTEGER_LIMITS else ""
         group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=metavar,
-                           help=f"{docs.get(f.name, '')} (default: {f.default!r})")
+                           help=f"{docs.get(f.name, '')}{limit} (default: {f.default!r})")
     return parser
 
 
@@ -136,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume is None:
         return _train_from(args, output_dir, None, reporter)
     if not (output_dir / "checkpoints").is_dir():
-        raise UserError(f"no checkpoints to resume in {output_dir} (no folder {output_dir / 'checkpoints'})")
+        raise UserError(f"no valid checkpoint to resume in {output_dir}: it has no checkpoints folder")
     lock.acquire(output_dir)  # before reading: a run still writing there is refused first
     try:
         return _train_from(args, output_dir, _checkpoint_to_resume(output_dir, reporter), reporter)
@@ -230,8 +231,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, default=Path("models/lunar_lander_model.h5"),
                         help="Keras model file (.h5 or .keras)")
     parser.add_argument("--env", default="LunarLander-v3", help="Gymnasium id (Box observations, Discrete actions)")
-    parser.add_argument("--episodes", type=int, default=5, help="episodes to score")
-    parser.add_argument("--seed", type=int, default=0, help="environment seed of the first episode")
+    parser.add_argument("--episodes", type=int, default=5, help="episodes to score (at most 1,000,000)")
+    parser.add_argument("--seed", type=int, default=0, help="environment seed of the first episode (0 to 2**31 - 1 - episodes)")
     parser.add_argument("--video", type=Path, default=Path("videos/lunar_lander.mp4"),
                         help="video file (.mp4 or .gif) of the first --video-episodes episodes")
     parser.add_argument("--video-episodes", type=int, default=3, help="episodes recorded back to back")
@@ -253,15 +254,21 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lunar.networks import greedy_policy
     from lunar.video import check_video_path, episode_frames, write_frames
 
-    if args.episodes <= 0:
-        raise UserError(f"--episodes must be positive, got {args.episodes}")
+    if not 0 < args.episodes <= 1_000_000:
+        raise UserError(f"--episodes must be between 1 and 1,000,000, got {args.episodes}")
+    if not 0 <= args.seed <= 2**31 - 1 - args.episodes:
+        raise UserError(f"--seed must be between 0 and {2**31 - 1 - args.episodes:,}, got {args.seed}")
+    if args.model.exists() and not args.model.is_file():
+        raise UserError(f"--model {args.model} is not a regular file")
     if args.fps <= 0:
         raise UserError(f"--fps must be positive, got {args.fps}")
     if args.video_episodes <= 0:
         raise UserError(f"--video-episodes must be positive, got {args.video_episodes}")
     video = None if args.no_video else check_video_path(args.video)
-    for target in (video, args.csv):
+    for target in (video, args.csv):  # checked before the scoring and rendering, not after
         if target is not None:
+            if target.is_dir():
+                raise UserError(f"{target} is a folder; give a file name")
             check_writable(target.parent)
     model = load_q_network(args.model)
     env = make_env(args.env)

@@ -109,11 +109,14 @@ def validate(config: DQNConfig) -> None:
         if not ok:
             raise UserError(message)
 
-    for name in ("memory_size", "num_steps_for_update", "minibatch_size", "num_episodes",
-                 "max_num_timesteps", "num_p_av", "hidden_units", "gradient_steps"):
+    for name, largest in INTEGER_LIMITS.items():
         value = getattr(c, name)
-        need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
-             f"{name} must be a positive integer, got {value!r}")
+        smallest = 0 if name == "seed" else 1
+        need(isinstance(value, int) and not isinstance(value, bool) and smallest <= value,
+             f"{name} must be {'an integer >= 0' if smallest == 0 else 'a positive integer'}, got {value!r}")
+        need(value <= largest, f"{name} must be at most {largest:,}, got {value:,}")
+    for name in ("double_dqn", "save_target_network"):
+        need(isinstance(getattr(c, name), bool), f"{name} must be true or false, got {getattr(c, name)!r}")
     for name in ("gamma", "alpha", "tau", "e_decay", "e_min", "epsilon_start", "target_score",
                  "grad_clip_norm"):
         value = getattr(c, name)
@@ -126,20 +129,32 @@ def validate(config: DQNConfig) -> None:
     need(0.0 <= c.e_min <= 1.0, f"e_min must be in [0, 1], got {c.e_min}")
     need(0.0 <= c.epsilon_start <= 1.0, f"epsilon_start must be in [0, 1], got {c.epsilon_start}")
     need(c.grad_clip_norm >= 0.0, f"grad_clip_norm must be >= 0, got {c.grad_clip_norm}")
-    need(c.minibatch_size <= c.memory_size,
+    need(c.minibatch_size < c.memory_size,
+         f"minibatch_size ({c.minibatch_size}) must be smaller than memory_size ({c.memory_size}): learning "
+         "starts once the memory holds more than a mini-batch" if c.minibatch_size == c.memory_size else
          f"minibatch_size ({c.minibatch_size}) is larger than memory_size ({c.memory_size})")
     need(c.loss in ("mse", "huber"), f"loss must be 'mse' or 'huber', got {c.loss!r}")
-    need(isinstance(c.env_id, str) and c.env_id != "", "env_id must be a Gymnasium id")
-    need(isinstance(c.seed, int) and c.seed >= 0, f"seed must be an integer >= 0, got {c.seed!r}")
+    need(isinstance(c.env_id, str) and c.env_id != "" and ":" not in c.env_id,
+         f"env_id must be a registered Gymnasium id (no 'module:' prefix), got {c.env_id!r}")
+
+
+INTEGER_LIMITS = {"seed": 2**31 - 1, "memory_size": 10_000_000, "num_steps_for_update": 1_000_000,
+                  "minibatch_size": 65_536, "num_episodes": 10_000_000, "max_num_timesteps": 1_000_000,
+                  "num_p_av": 1_000_000, "hidden_units": 4096, "gradient_steps": 1000}
+"""The largest value of each integer field: checked before any work, and shown in ``--help``."""
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read hyperparameters from a TOML file (a flat table of DQNConfig fields)."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise UserError(f"config file {path} is not a regular file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"config file not found: {path}") from None
+    except OSError as error:
+        raise UserError(f"config file {path} cannot be read: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UserError(f"config file {path} is not valid TOML: {error}") from None
     known = {f.name for f in fields(DQNConfig)}

@@ -10,7 +10,11 @@ from lunar.errors import UserError
 
 def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     """``gym.make(env_id)``, refused with a UserError unless it has a flat Box
-    observation and Discrete actions (what a Q-network with one output per action needs)."""
+    observation and Discrete actions (what a Q-network with one output per action needs).
+    An id with a module prefix (``module:Env-v0``) is refused before Gymnasium imports the module."""
+    if ":" in env_id:
+        raise UserError(f"environment {env_id!r}: give a registered Gymnasium id, without a 'module:' prefix "
+                        "(the kit does not import modules named in a configuration)")
     try:
         env = gym.make(env_id, render_mode=render_mode)
     except gym.error.Error as error:
@@ -44,7 +48,10 @@ def get_rng_state(env: gym.Env) -> dict:
 
 
 def set_rng_state(env: gym.Env, state: dict) -> None:
-    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    """Give the environment a PCG64 generator (Gymnasium's) in ``state``; no other kind is accepted."""
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError("the environment's generator state is not a PCG64 state")
+    generator = np.random.Generator(np.random.PCG64())
     generator.bit_generator.state = state
     env.unwrapped.np_random = generator
 

@@ -91,6 +91,10 @@ class Run:
     @classmethod
     def unbundle(cls, config: DQNConfig, bundle: Bundle, jit_compile: bool = True) -> "Run":
         """Inverse of :meth:`bundle`, run with ``config`` (the bundle's, unless forced otherwise)."""
+        if list(bundle.history.columns) != HISTORY_COLUMNS:
+            raise ValueError(f"its history has columns {list(bundle.history.columns)}, expected {HISTORY_COLUMNS}")
+        if set(bundle.replay) != {"rows", "capacity"} or int(bundle.replay["capacity"]) != config.memory_size:
+            raise ValueError(f"its replay memory is not one of memory_size {config.memory_size}")
         run = cls.start(config, jit_compile)
         memory = ReplayMemory.from_state_dict(bundle.replay)
         if memory.state_size != run.memory.state_size:

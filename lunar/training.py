@@ -23,6 +23,7 @@ import pandas as pd
 
 from lunar import checkpoint as ckpt
 from lunar.config import DQNConfig, differences
+from lunar.envs import make_env
 from lunar.errors import OutputError, UserError
 from lunar.exploration import epsilon_greedy, get_new_eps
 from lunar.outputs import RunFolder
@@ -123,6 +124,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     if tensorboard is not None:
         from lunar.tensorboard import TensorBoardReporter, check_folder
         check_folder(tensorboard)
+    make_env(config.env_id).close()  # an unusable environment is refused before the folder is touched
     folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)  # locks the folder
     try:
         if tensorboard is not None:
@@ -162,6 +164,10 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
     return TrainResult(pd.DataFrame(run.history, columns=HISTORY_COLUMNS), status, run.total_steps, wall, paths)
 
 
+SHAPE_FIELDS = ("env_id", "hidden_units", "memory_size")
+"""Settings a resumed run cannot change, even with ``force``: they fix the arrays' shapes."""
+
+
 def _checkpoint_to_resume(resume: bool | ckpt.Checkpoint, folder: RunFolder, config: DQNConfig, force: bool,
                           reporter: Reporter) -> ckpt.Checkpoint | None:
     if resume is False:
@@ -171,6 +177,10 @@ def _checkpoint_to_resume(resume: bool | ckpt.Checkpoint, folder: RunFolder, con
     if found is None:
         raise UserError(f"no valid checkpoint to resume in {folder.paths['checkpoints']}")
     changed = differences(found.manifest["config"], config)
+    fixed = [change for change in changed if change.split(":")[0] in SHAPE_FIELDS]
+    if fixed:
+        raise UserError("cannot resume with another " + "; ".join(fixed) + " (the checkpoint's networks and "
+                        "replay memory have its shapes): start a new run in another --output-dir")
     if changed and not force:
         raise UserError("the checkpoint was made with other hyperparameters (" + "; ".join(changed)
                         + "); pass --force to resume anyway")
@@ -184,7 +194,7 @@ def _start_run(config: DQNConfig, checkpoint: ckpt.Checkpoint | None, jit_compil
         return Run.start(config, jit_compile)
     try:
         return Run.unbundle(config, checkpoint, jit_compile)
-    except ValueError as error:
+    except (ValueError, KeyError, TypeError, IndexError) as error:
         raise UserError(f"cannot resume from {checkpoint.path}: {error}") from None
 
 

@@ -38,15 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     worlds = parser.add_subparsers(dest="world", required=True, metavar="WORLD", parser_class=OneLineParser)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--episodes", type=int, help="training episodes (default: the world's)")
+        p.add_argument("--episodes", type=int, help="training episodes (default: the world's; at most 10,000,000)")
         p.add_argument("--alpha", type=float, help="learning rate")
         p.add_argument("--alpha-visits", type=float, metavar="K",
                        help="step size alpha * K / (K + n) on the n-th update of each (state, action); "
                             "0: constant alpha, the lessons' rule")
         p.add_argument("--gamma", type=float, help="discount factor")
         p.add_argument("--epsilon-decay", type=float, dest="decay", help="per-episode epsilon decay factor")
-        p.add_argument("--max-steps", type=int, help="step cap per episode")
-        p.add_argument("--seed", type=int, default=0, help="seeds environment and agent")
+        p.add_argument("--max-steps", type=int, help="step cap per episode (at most 1,000,000)")
+        p.add_argument("--seed", type=int, default=0, help="seeds environment and agent (0 to 2**31 - 1)")
         p.add_argument("--output-dir", type=Path, default=None, help="where GIFs and plots go")
         p.add_argument("--live-plot", action="store_true",
                        help="plot episode rewards live while training (saved as PNG when headless)")
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = worlds.add_parser("chain", help=WORLDS["chain"].help)
     common(p)
-    p.add_argument("--states", type=int, default=6, help="length of the chain")
+    p.add_argument("--states", type=int, default=6, help="length of the chain (2 to 10,000)")
 
     p = worlds.add_parser("gridworld", help=WORLDS["gridworld"].help)
     common(p)
@@ -78,6 +78,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = worlds.add_parser("demo", help="play the 5x5 grid world yourself with the arrow keys")
     p.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def check_arguments(args: argparse.Namespace, out: Path) -> None:
+    """UserError for numbers out of range and an output folder that cannot be written."""
+    import os
+
+    if not 0 <= args.seed <= 2**31 - 1:
+        raise UserError(f"--seed must be between 0 and 2,147,483,647, got {args.seed}")
+    for name, largest in (("episodes", 10_000_000), ("max_steps", 1_000_000), ("states", 10_000)):
+        value = getattr(args, name, None)
+        if value is not None and not 0 < value <= largest:
+            raise UserError(f"--{name.replace('_', '-')} must be between 1 and {largest:,}, got {value:,}")
+    if str(out).strip() == "":
+        raise UserError("the output folder must not be empty (use . for the current folder)")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"output folder {out} is not writable")
+    if args.live_plot or (args.world == "frozenlake" and not args.no_gif):  # this run writes files there
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot create output folder {out}: {error.strerror or error}") from None
 
 
 def options_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -92,6 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"python -m tabular: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as error:  # a write failed at run time: a full disk, a folder that is not one
+        print(f"python -m tabular: error: could not write {error.filename or 'an output file'}: "
+              f"{error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("python -m tabular: stopped by Ctrl-C", file=sys.stderr)
+        return 130
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -99,6 +130,7 @@ def _main(args: argparse.Namespace) -> int:
         from tabular.live import play_in_terminal
         return play_in_terminal(seed=args.seed)
     out = args.output_dir or Path("runs") / args.world
+    check_arguments(args, out)  # before training: a refused command writes nothing
     live = None
     if args.live_plot:
         from tabular.live import LiveRewardPlot
