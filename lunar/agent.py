@@ -165,13 +165,14 @@ class DQNAgent:
                 ("adam", self.optimizer.variables))
 
     def weights_state(self) -> dict[str, np.ndarray]:
-        """Every variable of the agent (both networks and Adam) as named numpy arrays, and
-        under ``paths/<group>`` each group's variable paths in the same order."""
-        state = {f"{prefix}/{i:03d}": np.asarray(v) for prefix, variables in self._variables()
-                 for i, v in enumerate(variables)}
-        state.update({f"paths/{prefix}": np.array([v.path for v in variables]) for prefix, variables
-                      in self._variables()})
-        return state
+        """Every variable of the agent (both networks and Adam) as named numpy arrays."""
+        return {f"{prefix}/{i:03d}": np.asarray(v) for prefix, variables in self._variables()
+                for i, v in enumerate(variables)}
+
+    def variable_paths(self) -> dict[str, np.ndarray]:
+        """Under ``paths/<group>``, each group's variable paths in :meth:`weights_state`'s order
+        (saved beside the arrays so that :meth:`load_weights_state` can check the order)."""
+        return {f"paths/{prefix}": np.array([v.path for v in variables]) for prefix, variables in self._variables()}
 
     def load_weights_state(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`weights_state`; shapes and, where stored, variable paths must match.

@@ -85,7 +85,8 @@ class Run:
         manifest = {"total_steps": self.total_steps, "epsilon": self.epsilon, "elapsed_seconds": self.elapsed(),
                     "config": self.config.to_dict(),
                     "rng": {"numpy": self.rng.bit_generator.state, "env": get_rng_state(self.env)}}
-        return Bundle(manifest, self.agent.weights_state(), self.memory.state_dict(),
+        agent = {**self.agent.weights_state(), **self.agent.variable_paths()}
+        return Bundle(manifest, agent, self.memory.state_dict(),
                       pd.DataFrame(self.history, columns=HISTORY_COLUMNS))
 
     @classmethod

@@ -248,9 +248,9 @@ def test_checkpoint_variable_paths_do_not_depend_on_models_built_before():
     from lunar.agent import DQNAgent
     from lunar.networks import build_q_network
 
-    first = DQNAgent(4, 2, seed=0).weights_state()
+    first = DQNAgent(4, 2, seed=0).variable_paths()
     build_q_network(4, 2, name="unrelated")
-    second = DQNAgent(4, 2, seed=0).weights_state()
+    second = DQNAgent(4, 2, seed=0).variable_paths()
     for group in ("q", "target", "adam"):
         assert list(first[f"paths/{group}"]) == list(second[f"paths/{group}"])
     assert list(first["paths/q"])[:2] == ["q_network/hidden_1/kernel", "q_network/hidden_1/bias"]
