@@ -22,14 +22,10 @@ from pathlib import Path
 from typing import Sequence
 
 from grading.exercises import Result
+from lunar.cli import OneLineParser
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 COLUMNS = ("notebook", "exercise", "status", "message")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def positive_seconds(text: str) -> float:

@@ -1,6 +1,7 @@
 """``lunar-grade`` on the exercise notebook, a solved copy and copies with seeded mistakes."""
 
 import csv
+import inspect
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import nbformat
 import pytest
 
 from grading.notebook import definitions, graded_cells
+from tests.test_learner_code import course_compute_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "notebooks" / "lab_exercises.ipynb"
@@ -29,16 +31,8 @@ target_q_network = Sequential([
     tf.keras.layers.Dense(num_actions, activation="linear"),
 ])
 optimizer = tf.keras.optimizers.Adam(learning_rate=ALPHA)""",
-    "# UNQ_C2": """# UNQ_C2
-def compute_loss(experiences, gamma, q_network, target_q_network):
-    states, actions, rewards, next_states, done_vals = experiences
-    max_qsa = tf.reduce_max(target_q_network(next_states), axis=-1)
-    y_targets = rewards + ((1 - done_vals) * (gamma * max_qsa))
-    q_values = q_network(states)
-    q_values = tf.gather_nd(q_values, tf.stack([tf.range(q_values.shape[0]),
-                                                tf.cast(actions, tf.int32)], axis=1))
-    loss = tf.keras.losses.MSE(y_targets, q_values)
-    return loss""",
+    "# UNQ_C2": "# UNQ_C2\n" + inspect.getsource(course_compute_loss).replace("def course_compute_loss",
+                                                                              "def compute_loss"),
     "# UNQ_C3": """# UNQ_C3
 @tf.function
 def agent_learn(experiences, gamma):
