@@ -140,20 +140,20 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError(f"no valid checkpoint to resume in {output_dir}: it has no checkpoints folder")
     lock.acquire(output_dir)  # before reading: a run still writing there is refused first
     try:
-        return _train_from(args, output_dir, _checkpoint_to_resume(output_dir, reporter), reporter)
+        return _train_from(args, output_dir, _checkpoint_to_resume(output_dir), reporter)
     finally:
         lock.release(output_dir)
 
 
-def _checkpoint_to_resume(output_dir: Path, reporter: Any) -> Any:
+def _checkpoint_to_resume(output_dir: Path) -> Any:
     """The newest valid checkpoint, read and verified once; UserError saying why when there is none."""
     from lunar import checkpoint as ckpt
 
     reasons: list[str] = []
 
-    def warn(message: str) -> None:
+    def warn(message: str) -> None:  # on stderr even with --quiet: it is about the user's data
         reasons.append(message)
-        reporter.message(message)
+        print(message, file=sys.stderr, flush=True)
 
     checkpoint = ckpt.latest_valid(output_dir / "checkpoints", warn=warn)
     if checkpoint is None:

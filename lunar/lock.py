@@ -42,8 +42,11 @@ def acquire(folder: str | Path) -> Path:
         os.close(fd)
         raise UserError(f"output folder {folder} is in use by another run (pid {holder}); wait for it to end "
                         "or choose another --output-dir") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError:
+        pass  # the pid only helps the refusal message; the flock is the lock (a full disk fails later, named)
     _held[key] = [fd, 1]
     return folder
 

@@ -67,6 +67,25 @@ def test_output_folder_second_run_is_refused_and_a_killed_run_leaves_no_lock(tmp
 
 
 # ------------------------------------------------------ 2. failed writes are one line
+def test_lock_holds_even_when_the_disk_is_too_full_for_its_pid(tmp_path, monkeypatch):
+    import os
+
+    from lunar import lock
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    lock.acquire(tmp_path)  # found by bench/stress.py: this raised a traceback on a full disk
+    monkeypatch.undo()
+    try:
+        second = subprocess.run([sys.executable, "-c", f"from lunar import lock; lock.acquire({str(tmp_path)!r})"],
+                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert "is in use by another run (pid unknown)" in second.stderr, second.stderr
+    finally:
+        lock.release(tmp_path)
+
+
 def test_full_disk_during_a_checkpoint_is_one_line_naming_file_and_last_good_checkpoint(tmp_path, capsys,
                                                                                           monkeypatch):
     real = ckpt._write_synced
@@ -220,6 +239,13 @@ def test_every_checkpoint_damaged_says_why(tmp_path, capsys):
     assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "every one is damaged" in err[-1] and "epsilon must be" in err[-1], err
+
+
+def test_skipped_checkpoint_is_reported_even_when_quiet(tmp_path, capsys):
+    newest, _ = _made_run(tmp_path)
+    _forge(newest, lambda m: m.update(epsilon=3.0))
+    assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume"]) == 0  # FLAGS hold --quiet
+    assert "skipping damaged checkpoint: ckpt-000006" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [
