@@ -134,8 +134,9 @@ def race(workdir: Path, refs: dict, index: int) -> str | None:
     refused = [seed for seed, (code, err) in results.items() if code == 2]
     if any("in use by another run" not in results[seed][1] for seed in refused) or len(refused) > 1:
         return f"refusals: {[results[s][1].strip() for s in refused]}"
-    owner = config_seed(folder) if index % 2 == 0 else 1
-    if owner not in results or results[owner][0] != 0:
+    finished = [seed for seed, (code, _) in results.items() if code == 0]
+    owner = config_seed(folder) if index % 2 == 0 else 1  # both resumes continue seed 1's run
+    if not finished or (index % 2 == 0 and owner not in finished):
         return f"the folder holds seed {owner}'s configuration, not a finished run's"
     if not same(history(folder), refs[owner]):
         return f"the folder's history is not seed {owner}'s reference"
@@ -223,8 +224,8 @@ def disk(disk_root: Path, refs: dict, free_bytes: int, target: float, solved_at:
     ended = f"exit {first[0]}" + (f": {first[1].strip()[:150]}" if first[1].strip() else "")
     if broken_promise([first]):
         return broken_promise([first]), ended
-    if first[0] == 2 and "space" not in first[1] and "could not write" not in first[1]:
-        return "refused without naming the full disk", ended
+    if first[0] == 2 and not ("space" in first[1] and str(folder) in first[1]):
+        return "refused without naming the full disk and the file", ended
     for path in (folder / "checkpoints").glob("ckpt-*"):
         try:
             ckpt.load(path)
@@ -254,7 +255,8 @@ def disk_trials(workdir: Path, refs: dict) -> list:
     sized = workdir / "sized"
     finish(start(command(sized, 5, "--target-score", repr(target))))
     needed = sum(p.stat().st_size for p in sized.rglob("*") if p.is_file())
-    points = [int(needed * 1.6 * i / 9) for i in range(10)]
+    # eight points up to a little more than a run writes, then two where the model's margin fits
+    points = [int(needed * 1.2 * i / 7) for i in range(8)] + [needed + 3 * (1 << 19), needed + (1 << 22)]
     root = workdir / "disk"
 
     def trial(free: int):

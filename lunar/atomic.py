@@ -28,6 +28,14 @@ def check_writable(directory: str | Path) -> None:
         raise UserError(f"output folder {directory} is not writable")
 
 
+def named(error: OSError, path: str | Path) -> OSError:
+    """``error`` with ``path`` as its file name when it has none: a failed ``write`` or ``fsync``
+    (a full disk) names no file, and the one-line error must say which file it was."""
+    if error.filename is not None:
+        return error
+    return OSError(error.errno, error.strerror or str(error), str(path))
+
+
 def fsync_dir(directory: str | Path) -> None:
     """Make a rename inside ``directory`` durable (no-op where unsupported)."""
     try:
@@ -63,9 +71,11 @@ def atomic_path(final: str | Path, suffix: str | None = None) -> Iterator[Path]:
             os.fsync(handle.fileno())
         os.replace(tmp, final)
         fsync_dir(final.parent)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(error, OSError):
+            raise named(error, final) from None
         raise
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lunar.atomic import fsync_dir
+from lunar.atomic import fsync_dir, named
 
 FORMAT_VERSION = 3
 """3: the manifest carries its own checksum and each agent variable's path; 2: the history's
@@ -72,10 +72,13 @@ def _sha256(path: Path) -> str:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise named(error, path) from None
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

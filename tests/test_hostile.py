@@ -105,6 +105,33 @@ def test_full_disk_during_a_checkpoint_is_one_line_naming_file_and_last_good_che
     assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["ckpt-000006", "ckpt-000003"]
 
 
+@pytest.mark.parametrize("where, named_file", [("history", "cartpole_v1_history.csv"), ("checkpoint", "agent.npz")])
+def test_failed_write_that_names_no_file_is_reported_with_its_file(tmp_path, capsys, monkeypatch, where, named_file):
+    import os
+    import pathlib
+
+    def no_space(*args):  # write() and fsync() on a full disk raise OSError without a file name
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "history":
+        real = pathlib.Path.write_bytes
+        monkeypatch.setattr(pathlib.Path, "write_bytes",
+                            lambda self, data: no_space() if "history" in self.name else real(self, data))
+    else:
+        class FullDiskOs:  # the checkpoint module's os, whose fsync finds the disk full
+            fsync = staticmethod(no_space)
+
+            def __getattr__(self, name):
+                return getattr(os, name)
+
+        monkeypatch.setattr(ckpt, "os", FullDiskOs())
+    assert train_main([*FLAGS, "--episodes", "4", "--checkpoint-every", "2", "--output-dir", str(tmp_path)]) == 2
+    line = _one_line(capsys)
+    assert named_file in line and "No space left on device" in line, line
+    monkeypatch.undo()
+    assert not [p.name for p in tmp_path.rglob(".*") if p.name != ".lunar-kit.lock"]
+
+
 def test_model_save_without_space_is_refused_before_hdf5_writes(tmp_path, capsys, monkeypatch):
     import shutil
     from collections import namedtuple
