@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -248,12 +248,19 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def latest_valid(directory: str | Path, warn: Any = None) -> Checkpoint | None:
-    """The newest checkpoint that validates; each damaged one is reported through ``warn``."""
+def valid_checkpoints(directory: str | Path, warn: Any = None, older_than: int | None = None) -> Iterator[Checkpoint]:
+    """Each checkpoint that validates, newest first (only those before episode ``older_than`` if
+    given); each damaged one is reported through ``warn``."""
     for path in list_checkpoints(directory):
+        if older_than is not None and int(path.name[len(PREFIX):]) >= older_than:
+            continue
         try:
-            return load(path)
+            yield load(path)
         except CheckpointError as error:
             if warn is not None:
                 warn(f"skipping damaged checkpoint: {error}")
-    return None
+
+
+def latest_valid(directory: str | Path, warn: Any = None) -> Checkpoint | None:
+    """The newest checkpoint that validates; each damaged one is reported through ``warn``."""
+    return next(valid_checkpoints(directory, warn), None)

@@ -106,7 +106,7 @@ def resolve_config(args: argparse.Namespace, base: dict[str, Any] | None = None)
         raise UserError(f"bad configuration: {error}") from None
 
 
-def _run(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | None) -> int:
+def run_command(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | None) -> int:
     """Parse, run ``command(args)``; a UserError becomes one line on stderr and exit code 2."""
     _quiet_tensorflow()
     args = parser.parse_args(argv)
@@ -122,7 +122,7 @@ def _run(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | No
 
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``python train.py``: parse, train, summarise."""
-    return _run(train_parser(), _train, argv)
+    return run_command(train_parser(), _train, argv)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -244,7 +244,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """``python evaluate.py``: load, score, render."""
-    return _run(evaluate_parser(), _evaluate, argv)
+    return run_command(evaluate_parser(), _evaluate, argv)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -12,8 +12,10 @@ memory a preallocated array, the update one XLA-compiled call (:mod:`lunar.agent
 
 from __future__ import annotations
 
+import itertools
 import math
 import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,7 +133,9 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
             reporter = TensorBoardReporter(tensorboard, reporter)
         checkpoint = _checkpoint_to_resume(resume, folder, config, force, reporter)
         configure_tensorflow()
-        run = _start_run(config, checkpoint, jit_compile)
+        run, checkpoint = _start_run(config, checkpoint, jit_compile, folder)
+        if checkpoint is not None:
+            reporter.message(f"Resumed from {checkpoint.path} at episode {len(checkpoint.history)}")
         return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, checkpoint_every,
                           math.inf if max_total_steps is None else max_total_steps)
     finally:
@@ -173,7 +177,7 @@ def _checkpoint_to_resume(resume: bool | ckpt.Checkpoint, folder: RunFolder, con
     if resume is False:
         return None
     found = resume if isinstance(resume, ckpt.Checkpoint) else ckpt.latest_valid(
-        folder.paths["checkpoints"], warn=reporter.message)
+        folder.paths["checkpoints"], warn=warn)
     if found is None:
         raise UserError(f"no valid checkpoint to resume in {folder.paths['checkpoints']}")
     changed = differences(found.manifest["config"], config)
@@ -184,18 +188,31 @@ def _checkpoint_to_resume(resume: bool | ckpt.Checkpoint, folder: RunFolder, con
     if changed and not force:
         raise UserError("the checkpoint was made with other hyperparameters (" + "; ".join(changed)
                         + "); pass --force to resume anyway")
-    reporter.message(f"Resumed from {found.path} at episode {len(found.history)}")
     return found
 
 
-def _start_run(config: DQNConfig, checkpoint: ckpt.Checkpoint | None, jit_compile: bool) -> Run:
-    """A new run, or the checkpoint's; a checkpoint that does not fit this agent is a UserError."""
+def _start_run(config: DQNConfig, checkpoint: ckpt.Checkpoint | None, jit_compile: bool,
+               folder: RunFolder) -> tuple[Run, ckpt.Checkpoint | None]:
+    """A new run, or the run of the newest checkpoint whose arrays fit this agent (a forged or
+    foreign one is skipped like a damaged one), and the checkpoint it came from."""
     if checkpoint is None:
-        return Run.start(config, jit_compile)
-    try:
-        return Run.unbundle(config, checkpoint, jit_compile)
-    except (ValueError, KeyError, TypeError, IndexError) as error:
-        raise UserError(f"cannot resume from {checkpoint.path}: {error}") from None
+        return Run.start(config, jit_compile), None
+    episode = len(checkpoint.history)
+    older = ckpt.valid_checkpoints(folder.paths["checkpoints"], warn=warn, older_than=episode)
+    reasons = []
+    for candidate in itertools.chain([checkpoint], older):
+        try:
+            return Run.unbundle(config, candidate, jit_compile), candidate
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            reasons.append(str(error))
+            warn(f"skipping damaged checkpoint: {candidate.path.name}: its arrays do not fit this agent ({error})")
+    raise UserError(f"no checkpoint in {folder.paths['checkpoints']} fits this agent ({reasons[0]}): "
+                    "start a new run in another --output-dir")
+
+
+def warn(text: str) -> None:
+    """A warning about the user's files: on stderr, even when the run is quiet."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def configure_tensorflow(deterministic: bool = True) -> None:

@@ -268,6 +268,24 @@ def test_every_checkpoint_damaged_says_why(tmp_path, capsys):
     assert "every one is damaged" in err[-1] and "epsilon must be" in err[-1], err
 
 
+def test_checkpoint_whose_arrays_do_not_fit_is_skipped_and_the_previous_one_used(tmp_path, capsys):
+    newest, previous = _made_run(tmp_path)
+
+    def wrong_shape(folder):
+        with np.load(folder / "agent.npz") as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["q/000"] = np.zeros((4, 7), "f4")  # consistent checksums, a kernel of another shape
+        (folder / "agent.npz").write_bytes(_npz(**arrays))
+        _forge(folder, lambda m: None)
+
+    wrong_shape(newest)
+    assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume", "--episodes", "8", "--force"]) == 0
+    err = capsys.readouterr().err
+    assert "skipping damaged checkpoint: ckpt-000006: its arrays do not fit this agent" in err, err
+    rows = (tmp_path / "cartpole_v1_history.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 8  # episodes 1-3 from ckpt-000003, then 4-8 played again
+
+
 def test_skipped_checkpoint_is_reported_even_when_quiet(tmp_path, capsys):
     newest, _ = _made_run(tmp_path)
     _forge(newest, lambda m: m.update(epsilon=3.0))

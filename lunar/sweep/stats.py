@@ -71,15 +71,15 @@ def markdown(table: pd.DataFrame) -> str:
     lines = ["| variant | solved | steps to solve, median (IQR) | wall s, median (IQR) | greedy mean | "
              "greedy IQM [95% CI] | worst |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in table.itertuples():
-        lines.append(f"| {r.variant} | {r.solved}/{r.runs} | {_n(r.steps_median)} ({_n(r.steps_q1)}-"
-                     f"{_n(r.steps_q3)}) | {_n(r.wall_median)} ({_n(r.wall_q1)}-{_n(r.wall_q3)}) | "
-                     f"{_f(r.greedy_mean)} | {_f(r.greedy_iqm)} [{_f(r.greedy_iqm_low)}, {_f(r.greedy_iqm_high)}] "
-                     f"| {_f(r.greedy_worst)} |")
+        lines.append(f"| {r.variant} | {r.solved}/{r.runs} | {_spread(r.steps_median, r.steps_q1, r.steps_q3)} | "
+                     f"{_spread(r.wall_median, r.wall_q1, r.wall_q3)} | {_f(r.greedy_mean)} | "
+                     + (f"{_f(r.greedy_iqm)} [{_f(r.greedy_iqm_low)}, {_f(r.greedy_iqm_high)}]"
+                        if not np.isnan(r.greedy_iqm) else "-") + f" | {_f(r.greedy_worst)} |")
     return "\n".join(lines) + "\n"
 
 
-def _n(x: float) -> str:
-    return "-" if np.isnan(x) else f"{x:,.0f}"
+def _spread(median: float, q1: float, q3: float) -> str:
+    return "-" if np.isnan(median) else f"{median:,.0f} ({q1:,.0f}-{q3:,.0f})"
 
 
 def _f(x: float) -> str:

@@ -1,0 +1,94 @@
+"""``lunar-sweep`` and ``lunar-tune``: the command lines over :mod:`lunar.sweep`.
+
+Everything given is checked (presets, seeds, overrides, Ray installed, the cluster answering,
+the output folder) before anything is written; bad input is one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Sequence
+
+from lunar.cli import HelpFormatter, OneLineParser, run_command
+from lunar.errors import UserError
+
+ADDRESS_HELP = ("a Ray cluster to run on: HOST:PORT of its head, or auto for the one this machine belongs "
+                "to (default: RAY_ADDRESS if set, else a new local Ray instance)")
+
+
+def sweep_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="lunar-sweep", formatter_class=HelpFormatter,
+        description="Train every combination of presets, overrides and seeds on Ray Tune, one CPU per run, "
+                    "and summarise across seeds: per-run CSV, aggregate table (IQM and bootstrap 95%% interval "
+                    "of the official greedy score), learning curves. Stopped and started again with the same "
+                    "arguments, it runs only what is not finished.")
+    parser.add_argument("--config", nargs="+", type=Path, required=True, metavar="FILE",
+                        help="preset TOML file(s), e.g. configs/fast.toml")
+    parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-9 or 0,3,5-7")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=V1[,V2...]",
+                        help="a hyperparameter's values to sweep (repeatable), e.g. --set gamma=0.99,0.995")
+    parser.add_argument("--episodes", type=int, default=None, help="cap every run at this many episodes")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="where the sweep writes (default: sweeps/<preset names>)")
+    parser.add_argument("--eval-episodes", type=int, default=100,
+                        help="greedy episodes (seeds 0..N-1, the official protocol) to score each solved run")
+    parser.add_argument("--checkpoint-every", type=int, default=50, metavar="N",
+                        help="each run's checkpoint interval in episodes (a stopped sweep resumes runs from them)")
+    parser.add_argument("--address", default=None, help=ADDRESS_HELP)
+    parser.add_argument("--cpus", type=int, default=None,
+                        help="CPUs of a new local Ray instance (default: all of this machine's)")
+    return parser
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    for name, low, high in (("episodes", 1, 10_000_000), ("eval_episodes", 0, 1_000_000),
+                            ("checkpoint_every", 1, 10_000_000), ("cpus", 1, 4096)):
+        value = getattr(args, name, None)
+        if value is not None and not low <= value <= high:
+            raise UserError(f"--{name.replace('_', '-')} must be between {low:,} and {high:,}, got {value}")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from lunar import lock
+    from lunar.atomic import check_writable
+    from lunar.sweep import engine
+    from lunar.sweep.plan import make_plan, parse_override, parse_seeds
+    from lunar.sweep.runner import Sweep, run_sweep
+
+    _check_numbers(args)
+    fixed = {"num_episodes": args.episodes} if args.episodes else {}
+    trials = make_plan(args.config, parse_seeds(args.seeds), [parse_override(o) for o in args.overrides], fixed)
+    folder = args.output_dir or Path("sweeps") / "-".join(p.stem for p in args.config)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--output-dir {folder} is a file, not a folder")
+    check_writable(folder)
+    sweep = Sweep(folder, trials, args.eval_episodes)
+    sweep.check()
+    engine.import_ray()
+    if args.address:
+        engine.check_address(args.address)
+    if sweep.pending():
+        engine.connect(args.address, args.cpus or os.cpu_count())
+    sweep.claim()
+    try:
+        code = run_sweep(sweep, args.checkpoint_every, echo=lambda line: print(line, flush=True))
+    finally:
+        lock.release(folder)
+    print(f"wrote {folder / 'runs.csv'}, {folder / 'summary.md'}, {folder / 'curves.png'}")
+    print((folder / "summary.md").read_text(), end="")
+    return code
+
+
+def sweep_main(argv: Sequence[str] | None = None) -> int:
+    """``lunar-sweep``."""
+    return run_command(sweep_parser(), _sweep, argv)
+
+
+def tune_main(argv: Sequence[str] | None = None) -> int:
+    """``lunar-tune``."""
+    from lunar.sweep.tuning import tune_command, tune_parser
+
+    return run_command(tune_parser(), tune_command, argv)
