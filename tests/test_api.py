@@ -83,11 +83,12 @@ def test_api_tabular_train_returns_table_and_history():
 
 
 def test_installed_console_scripts_answer_help(tmp_path):
-    """The README's set-up (`pip install -e ".[dev]"`) installs the four commands beside this Python."""
+    """The README's set-up (`pip install -e ".[dev]"`) installs the six commands beside this Python."""
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ, PYTHONPATH="")
     for command, needle in (("lunar-train", "--resume"), ("lunar-evaluate", "--episodes"),
-                            ("lunar-tabular", "frozenlake"), ("lunar-grade", "--csv")):
+                            ("lunar-tabular", "frozenlake"), ("lunar-grade", "--csv"), ("lunar-sweep", "--seeds"),
+                            ("lunar-tune", "--trials")):
         script = bin_dir / command
         assert script.exists(), f"{script} is missing: install the kit with pip install -e \".[dev]\""
         out = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env, cwd=tmp_path,

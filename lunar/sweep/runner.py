@@ -32,13 +32,16 @@ def sweep_trainable(param: dict[str, Any]) -> None:
 
     from lunar.sweep.trial import run_trial
 
+    import ray
+
     spec = param["trial"]
+    node = ray.get_runtime_context().get_node_id()[:12]
     try:
         row = run_trial(spec["trial_id"], spec["config"], spec["runs_dir"], spec["eval_episodes"],
                         spec["checkpoint_every"])
     except Exception as error:  # noqa: BLE001 - reported to the driver, the other trials go on
         row = {"trial_id": spec["trial_id"], "error": f"{type(error).__name__}: {error}"}
-    tune.report(row)
+    tune.report({**row, "node": node})
 
 
 class Sweep:
@@ -97,10 +100,11 @@ def run_sweep(sweep: Sweep, checkpoint_every: int, echo: Callable[[str], None]) 
     def on_result(config: dict, metrics: dict) -> None:
         nonlocal done
         trial = by_id[config["trial"]["trial_id"]]
-        row = {key: metrics.get(key) for key in (*RUN_COLUMNS, "curve_steps", "curve_average") if key in metrics}
+        row = {key: metrics[key] for key in (*RUN_COLUMNS, "curve_steps", "curve_average") if key in metrics}
+        row["trial_id"] = trial.trial_id  # Tune adds its own trial_id to every result
         sweep.record(trial, row)
-        done += 0 if metrics.get("error") else 1
-        if metrics.get("error"):
+        done += 1
+        if row.get("error"):
             failures.append(trial.trial_id)
         echo(f"[{done}/{len(sweep.trials)}] {trial.variant} seed {trial.seed}: {describe(row)}")
 
@@ -110,6 +114,9 @@ def run_sweep(sweep: Sweep, checkpoint_every: int, echo: Callable[[str], None]) 
         engine.run(sweep_trainable, {"trial": tune.grid_search(spec)}, sweep.folder / "ray",
                    f"sweep-{int(time.time())}", on_result)
     write_summary(sweep)
+    if failures:
+        echo(f"{len(failures)} trial(s) failed ({', '.join(failures)}): their errors are in runs.csv; "
+             "run the same command again to retry them")
     return 1 if failures or sweep.pending() else 0
 
 

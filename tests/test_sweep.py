@@ -1,0 +1,210 @@
+"""lunar-sweep and lunar-tune: plans, statistics against their formulas, and tiny CartPole sweeps
+on a real Ray instance (local, and a two-node cluster on the loopback address)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lunar.config import DQNConfig, load_toml
+from lunar.errors import UserError
+from lunar.sweep.plan import make_plan, parse_override, parse_seeds
+from lunar.sweep.stats import bootstrap_interval, curve_band, iqm
+
+ROOT = Path(__file__).resolve().parents[1]
+CARTPOLE = {"env_id": "CartPole-v1", "memory_size": 5000, "minibatch_size": 32, "target_score": 1e9,
+            "max_num_timesteps": 50, "num_episodes": 6}
+
+
+def _preset(folder: Path, name: str = "cartpole", **changes) -> Path:
+    path = folder / f"{name}.toml"
+    lines = [f"{k} = {json.dumps(v) if isinstance(v, str) else repr(v)}" for k, v in {**CARTPOLE, **changes}.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _history(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path).drop(columns="elapsed_seconds")
+
+
+def _lunar_sweep(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "lunar.sweep", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600, **kwargs)
+
+
+# ------------------------------------------------------------------ plans, no Ray
+def test_parse_seeds_reads_ranges_and_lists():
+    assert parse_seeds("0-3") == [0, 1, 2, 3]
+    assert parse_seeds("7, 0,2,5-6,2") == [0, 2, 5, 6, 7]
+    for bad in ("", "a", "3-1", "1-", "-2", "0-99999999999"):
+        with pytest.raises(UserError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_parse_override_types_values_and_refuses_unknown_names():
+    assert parse_override("gamma=0.99,0.995") == ("gamma", [0.99, 0.995])
+    assert parse_override("hidden_units=64") == ("hidden_units", [64])
+    assert parse_override("double_dqn=true,false") == ("double_dqn", [True, False])
+    with pytest.raises(UserError, match="not a hyperparameter"):
+        parse_override("warp=1")
+    with pytest.raises(UserError, match="seeds go in --seeds"):
+        parse_override("seed=1,2")
+    with pytest.raises(UserError, match="is not a int"):
+        parse_override("hidden_units=6.5")
+
+
+def test_make_plan_is_every_preset_override_and_seed_each_validated(tmp_path):
+    a, b = _preset(tmp_path, "a"), _preset(tmp_path, "b", gamma=0.9)
+    trials = make_plan([a, b], [0, 1, 2], [("tau", [0.01, 0.1])])
+    assert len(trials) == 2 * 2 * 3 and len({t.trial_id for t in trials}) == 12
+    assert {t.variant for t in trials} == {"a tau=0.01", "a tau=0.1", "b tau=0.01", "b tau=0.1"}
+    assert all(DQNConfig(**t.config).seed == t.seed for t in trials)
+    assert {t.config["gamma"] for t in trials if t.preset == "b"} == {0.9}
+    with pytest.raises(UserError, match="tau must be in"):
+        make_plan([a], [0], [("tau", [0.5, 2.0])])
+
+
+# ----------------------------------------------------- statistics against their formulas
+def test_iqm_is_the_mean_of_the_middle_half_written_out():
+    x = np.array([9.0, -100.0, 3.0, 4.0, 5.0, 6.0, 1000.0, 7.0])  # n = 8: drop the 2 lowest and the 2 highest
+    assert iqm(x) == pytest.approx(np.mean([4.0, 5.0, 6.0, 7.0]))
+    y = np.arange(10.0)  # n = 10: floor(10 / 4) = 2 from each end
+    assert iqm(y) == pytest.approx(np.mean(y[2:8]))
+
+
+def test_bootstrap_interval_is_the_percentiles_of_resampled_statistics():
+    values = np.array([1.0, 2.0, 3.0, 10.0])
+    low, high = bootstrap_interval(values, np.mean, np.random.default_rng(5), resamples=2000)
+    draws = np.random.default_rng(5).integers(0, 4, size=(2000, 4))
+    means = values[draws].mean(axis=1)
+    assert (low, high) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])))
+    assert low < values.mean() < high
+
+
+def test_curve_band_takes_the_median_and_quartiles_of_the_runs_still_going():
+    curves = [(np.array([0.0, 100.0]), np.array([0.0, 100.0])), (np.array([0.0, 100.0]), np.array([10.0, 110.0])),
+              (np.array([0.0, 50.0]), np.array([20.0, 70.0]))]
+    band = curve_band(curves, points=3)  # steps 0, 50, 100
+    assert list(band["runs"]) == [3, 3, 2]
+    assert band["median"].tolist() == pytest.approx([10.0, 60.0, 105.0])
+    assert band["q1"].iloc[1] == pytest.approx(55.0) and band["q3"].iloc[1] == pytest.approx(65.0)
+
+
+# ------------------------------------------------------------- bad input, one line, exit 2
+@pytest.mark.parametrize("args, message", [
+    (["--config", "configs/nope.toml", "--seeds", "0"], "config file not found"),
+    (["--config", "configs/fast.toml", "--seeds", "0-x"], "--seeds"),
+    (["--config", "configs/fast.toml", "--set", "warp=9"], "not a hyperparameter"),
+    (["--config", "configs/fast.toml", "--address", "127.0.0.1:1"], "no Ray cluster answers at 127.0.0.1:1"),
+])
+def test_sweep_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    done = _lunar_sweep(*args, "--output-dir", out)
+    assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not out.exists()
+
+
+def test_sweep_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
+    from lunar.sweep.cli import sweep_main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    assert sweep_main(["--config", str(_preset(tmp_path)), "--output-dir", str(tmp_path / "out")]) == 2
+    assert 'pip install -e ".[sweep]"' in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- sweeps on a real Ray
+@pytest.mark.slow
+def test_sweep_runs_seeds_in_parallel_with_the_histories_of_plain_train_calls(tmp_path):
+    from lunar.training import train
+
+    preset, out = _preset(tmp_path), tmp_path / "sweep"
+    done = _lunar_sweep("--config", preset, "--seeds", "0-1", "--output-dir", out, "--eval-episodes", "0",
+                        "--cpus", "2")
+    assert done.returncode == 0, done.stderr
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(runs["seed"]) == [0, 1] and runs["error"].isna().all()
+    for seed in (0, 1):
+        plain = train(DQNConfig(**CARTPOLE, seed=seed), tmp_path / f"plain-{seed}")
+        swept = _history(out / "runs" / f"cartpole_seed{seed}" / "cartpole_v1_history.csv")
+        assert swept.equals(plain.history.drop(columns="elapsed_seconds"))
+    assert (out / "curves.png").stat().st_size > 0 and "| cartpole | 0/2 |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_sweep_reports_a_crashing_trial_and_finishes_the_others(tmp_path):
+    good, broken = _preset(tmp_path), _preset(tmp_path, "frozen", env_id="FrozenLake-v1")
+    out = tmp_path / "sweep"
+    done = _lunar_sweep("--config", good, broken, "--seeds", "3", "--output-dir", out, "--eval-episodes", "0")
+    assert done.returncode == 1
+    assert "frozen seed 3: FAILED: UserError: environment 'FrozenLake-v1'" in done.stdout, done.stdout
+    runs = pd.read_csv(out / "runs.csv").set_index("trial_id")
+    assert runs.loc["cartpole_seed3", "episodes"] == 6 and pd.isna(runs.loc["cartpole_seed3", "error"])
+    assert "Discrete(16)" in runs.loc["frozen_seed3", "error"]
+
+
+@pytest.mark.slow
+def test_sweep_killed_and_started_again_does_not_redo_a_finished_trial(tmp_path):
+    preset, out = _preset(tmp_path, num_episodes=30), tmp_path / "sweep"
+    args = [sys.executable, "-m", "lunar.sweep", "--config", str(preset), "--seeds", "0-2", "--cpus", "1",
+            "--eval-episodes", "0", "--output-dir", str(out)]
+    driver = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    deadline = time.time() + 300
+    while not list((out / "trials").glob("*.json")):
+        assert driver.poll() is None and time.time() < deadline
+        time.sleep(0.2)
+    first = sorted((out / "trials").glob("*.json"))[0]
+    recorded = first.read_text()
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the local Ray it started
+    driver.wait()
+    again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "already done" in again.stdout and first.read_text() == recorded, again.stdout
+    assert f"cartpole seed {json.loads(recorded)['seed']}:" not in again.stdout  # its line is not printed again
+    assert len(pd.read_csv(out / "runs.csv")) == 3
+
+
+@pytest.mark.slow
+def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
+    base = _preset(tmp_path)
+    space = tmp_path / "space.toml"
+    space.write_text('base = "cartpole.toml"\nseeds = [0, 1]\nmax_steps = 400\nreport_every = 200\n'
+                     'validation_episodes = 2\n[space]\nalpha = { low = 1e-4, high = 1e-2, log = true }\n'
+                     'hidden_units = { choices = [16, 32] }\n')
+    done = subprocess.run([sys.executable, "-c", "import sys; from lunar.sweep.cli import tune_main; "
+                           "sys.exit(tune_main(sys.argv[1:]))", str(space), "--trials", "2", "--output-dir",
+                           str(tmp_path / "tune")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    trials = pd.read_csv(tmp_path / "tune" / "trials.csv")
+    assert len(trials) == 2 and trials["validation"].notna().all()
+    best = DQNConfig(**load_toml(tmp_path / "tune" / "best.toml"))
+    assert best.hidden_units in (16, 32) and 1e-4 <= best.alpha <= 1e-2 and best.env_id == "CartPole-v1"
+    assert best.hidden_units == trials.iloc[0]["hidden_units"] and best.memory_size == load_toml(base)["memory_size"]
+
+
+@pytest.mark.slow
+def test_sweep_on_a_two_node_loopback_cluster_runs_on_both_nodes(tmp_path):
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    env = dict(os.environ, RAY_AUTH_MODE="token")
+    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+    try:
+        subprocess.run([ray_cli, "start", "--head", "--port=6390", "--include-dashboard=false", *common],
+                       env=env, check=True, capture_output=True, timeout=180)
+        subprocess.run([ray_cli, "start", "--address=127.0.0.1:6390", *common], env=env, check=True,
+                       capture_output=True, timeout=180)
+        out = tmp_path / "sweep"
+        done = _lunar_sweep("--config", _preset(tmp_path, num_episodes=40), "--seeds", "0-1", "--eval-episodes",
+                            "0", "--output-dir", out, "--address", "127.0.0.1:6390", env=env)
+        assert done.returncode == 0, done.stderr
+        runs = pd.read_csv(out / "runs.csv")
+        assert len(runs) == 2 and runs["node"].nunique() == 2, runs
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=180)
