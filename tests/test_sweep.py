@@ -120,6 +120,28 @@ def test_sweep_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("space, message", [
+    (None, "is not a file"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_steps = 10\nreport_every = 5\nvalidation_episodes = 1\n'
+     '[space]\nwarp = { low = 1, high = 2 }\n', "'warp' is not a hyperparameter to tune"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_steps = 10\nreport_every = 50\nvalidation_episodes = 1\n'
+     '[space]\n', "report_every <= max_steps"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_steps = 10\nreport_every = 5\nvalidation_episodes = 1\n'
+     '[space]\ntau = { low = 0.5, high = 2.0 }\n', "tau must be in"),
+])
+def test_tune_bad_search_space_is_one_line_and_writes_nothing(tmp_path, capsys, space, message):
+    from lunar.sweep.cli import tune_main
+
+    _preset(tmp_path)
+    path = tmp_path / "space.toml"
+    if space is not None:
+        path.write_text(space)
+    assert tune_main([str(path), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+
+
 # ---------------------------------------------------------------- sweeps on a real Ray
 @pytest.mark.slow
 def test_sweep_runs_seeds_in_parallel_with_the_histories_of_plain_train_calls(tmp_path):

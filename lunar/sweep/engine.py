@@ -22,6 +22,7 @@ def import_ray() -> Any:
     """``ray`` with Tune, or a UserError saying how to install it."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's tables off: the driver prints its own lines
     try:
+        import optuna  # noqa: F401 - lunar-tune's search; one extra installs both
         import ray
         from ray import tune  # noqa: F401
     except ImportError:

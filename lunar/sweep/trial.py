@@ -6,6 +6,7 @@ function of plain values, tested without a cluster.
 from __future__ import annotations
 
 import math
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ def run_trial(trial_id: str, config: dict[str, Any], runs_dir: str, eval_episode
     if result.solved and eval_episodes > 0:
         summary = evaluate(result.paths["model"], env=config["env_id"], episodes=eval_episodes).summary()
         row.update(greedy_mean=summary["mean"], greedy_share_200=summary["share_at_or_above"])
+    row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # the worker's own
     every = max(1, math.ceil(result.episodes / CURVE_POINTS))
     thinned = result.history.iloc[::every]
     row["curve_steps"] = thinned["total_steps"].astype(float).tolist()

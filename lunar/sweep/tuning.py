@@ -150,22 +150,24 @@ def tune_parser() -> argparse.ArgumentParser:
 
 
 def tune_command(args: argparse.Namespace) -> int:
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.optuna import OptunaSearch
-
     from lunar import lock
     from lunar.atomic import check_writable
     from lunar.sweep import engine
 
     if not 1 <= args.trials <= 10_000 or not 0 <= args.seed < 2**32:
         raise UserError("--trials must be between 1 and 10,000 and --seed between 0 and 2**32 - 1")
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = read_space(args.space)
     folder = args.output_dir or Path("tunes") / args.space.stem
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--output-dir {folder} is a file, not a folder")
     check_writable(folder)
+    engine.import_ray()
+    import optuna
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     engine.connect(args.address, args.cpus or os.cpu_count())
     lock.acquire(folder)
     try:
