@@ -3,7 +3,6 @@ write, a checkpoint reader that trusts nothing, and every number checked before 
 Small CartPole runs; crafted checkpoints carry a recomputed checksum, as a deliberate forger's would."""
 
 import errno
-import hashlib
 import io
 import json
 import signal
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.crafted import forge
 from lunar import checkpoint as ckpt
 from lunar.cli import evaluate_main, train_main
 from lunar.config import DQNConfig
@@ -170,18 +170,6 @@ def _made_run(tmp_path, episodes=6, every=3, **changes):
     return ckpt.list_checkpoints(tmp_path / "checkpoints")
 
 
-def _forge(folder, change, rehash_files=True):
-    """Edit a checkpoint's manifest with ``change(manifest)`` and recompute its checksum."""
-    manifest = json.loads((folder / "manifest.json").read_text())
-    change(manifest)
-    if rehash_files and isinstance(manifest.get("files"), dict):
-        for name in list(manifest["files"]):
-            if (folder / name).is_file():
-                manifest["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
-    manifest["checksum"] = ckpt.manifest_checksum(manifest)
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-
-
 def _npz(**arrays):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -211,18 +199,18 @@ def _npz_member(array):
 
 
 CRAFTED = [
-    ("files as a list", lambda f: _forge(f, lambda m: m.update(files=list(m["files"])), False), "must list exactly"),
-    ("files as a string", lambda f: _forge(f, lambda m: m.update(files="agent.npz"), False), "must list exactly"),
-    ("no config", lambda f: _forge(f, lambda m: m.pop("config")), "configuration is invalid"),
-    ("config out of range", lambda f: _forge(f, lambda m: m["config"].update(gamma=7)), "configuration is invalid"),
-    ("garbage rng", lambda f: _forge(f, lambda m: m["rng"]["numpy"].update(bit_generator="MT19937x")),
+    ("files as a list", lambda f: forge(f, lambda m: m.update(files=list(m["files"])), False), "must list exactly"),
+    ("files as a string", lambda f: forge(f, lambda m: m.update(files="agent.npz"), False), "must list exactly"),
+    ("no config", lambda f: forge(f, lambda m: m.pop("config")), "configuration is invalid"),
+    ("config out of range", lambda f: forge(f, lambda m: m["config"].update(gamma=7)), "configuration is invalid"),
+    ("garbage rng", lambda f: forge(f, lambda m: m["rng"]["numpy"].update(bit_generator="MT19937x")),
      "PCG64"),
-    ("rng naming another attribute", lambda f: _forge(f, lambda m: m["rng"]["env"].update(bit_generator="os")),
+    ("rng naming another attribute", lambda f: forge(f, lambda m: m["rng"]["env"].update(bit_generator="os")),
      "PCG64"),
-    ("epsilon 1.88", lambda f: _forge(f, lambda m: m.update(epsilon=1.88)), "epsilon must be"),
-    ("negative steps", lambda f: _forge(f, lambda m: m.update(total_steps=-5)), "total_steps"),
-    ("NaN weights", lambda f: (_nan_weights(f), _forge(f, lambda m: None)), "NaN"),
-    ("4 TiB npy header", lambda f: (_huge_header(f), _forge(f, lambda m: None)), "unreadable data"),
+    ("epsilon 1.88", lambda f: forge(f, lambda m: m.update(epsilon=1.88)), "epsilon must be"),
+    ("negative steps", lambda f: forge(f, lambda m: m.update(total_steps=-5)), "total_steps"),
+    ("NaN weights", lambda f: (_nan_weights(f), forge(f, lambda m: None)), "NaN"),
+    ("4 TiB npy header", lambda f: (_huge_header(f), forge(f, lambda m: None)), "unreadable data"),
 ]
 
 
@@ -251,7 +239,7 @@ def test_file_names_outside_the_folder_are_never_opened(tmp_path, monkeypatch):
     newest, _ = _made_run(tmp_path)
     secret = tmp_path / "secret.bin"
     secret.write_bytes(b"x" * 1000)
-    _forge(newest, lambda m: m["files"].update({"../../secret.bin": "0" * 64}), rehash_files=False)
+    forge(newest, lambda m: m["files"].update({"../../secret.bin": "0" * 64}), rehash_files=False)
     opened = []
     real = ckpt._sha256
     monkeypatch.setattr(ckpt, "_sha256", lambda path: opened.append(Path(path).name) or real(path))
@@ -262,7 +250,7 @@ def test_file_names_outside_the_folder_are_never_opened(tmp_path, monkeypatch):
 
 def test_every_checkpoint_damaged_says_why(tmp_path, capsys):
     for folder in _made_run(tmp_path):
-        _forge(folder, lambda m: m.update(epsilon=3.0))
+        forge(folder, lambda m: m.update(epsilon=3.0))
     assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "every one is damaged" in err[-1] and "epsilon must be" in err[-1], err
@@ -276,7 +264,7 @@ def test_checkpoint_whose_arrays_do_not_fit_is_skipped_and_the_previous_one_used
             arrays = {k: data[k] for k in data.files}
         arrays["q/000"] = np.zeros((4, 7), "f4")  # consistent checksums, a kernel of another shape
         (folder / "agent.npz").write_bytes(_npz(**arrays))
-        _forge(folder, lambda m: None)
+        forge(folder, lambda m: None)
 
     wrong_shape(newest)
     assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume", "--episodes", "8", "--force"]) == 0
@@ -288,7 +276,7 @@ def test_checkpoint_whose_arrays_do_not_fit_is_skipped_and_the_previous_one_used
 
 def test_skipped_checkpoint_is_reported_even_when_quiet(tmp_path, capsys):
     newest, _ = _made_run(tmp_path)
-    _forge(newest, lambda m: m.update(epsilon=3.0))
+    forge(newest, lambda m: m.update(epsilon=3.0))
     assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume"]) == 0  # FLAGS hold --quiet
     assert "skipping damaged checkpoint: ckpt-000006" in capsys.readouterr().err
 

@@ -230,3 +230,13 @@ def test_sweep_on_a_two_node_loopback_cluster_runs_on_both_nodes(tmp_path):
         assert len(runs) == 2 and runs["node"].nunique() == 2, runs
     finally:
         subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=180)
+
+
+def test_training_and_evaluation_never_import_ray_or_optuna():
+    code = ("import sys, lunar, lunar.cli, lunar.training, lunar.evaluation, lunar.sweep.plan, lunar.sweep.stats, "
+            "lunar.sweep.trial; print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'optuna')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    importers = [p.relative_to(ROOT) for p in (ROOT / "lunar").rglob("*.py") if p.parent.name != "sweep"
+                 and any(w in p.read_text() for w in ("import ray", "from ray", "import optuna"))]
+    assert importers == []
