@@ -212,14 +212,27 @@ def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
     assert best.hidden_units == trials.iloc[0]["hidden_units"] and best.memory_size == load_toml(base)["memory_size"]
 
 
+def _kill_processes_using(folder: str) -> None:
+    """Kill every process whose command line or open files name ``folder``: this test's own Ray
+    nodes and their agents, and no other Ray on the machine (``ray stop`` would stop them all)."""
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            opened = [os.readlink(fd) for fd in (process / "fd").iterdir()]
+            if any(folder in text for text in [(process / "cmdline").read_bytes().decode(errors="replace"), *opened]):
+                os.kill(int(process.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
 @pytest.mark.slow
 def test_sweep_on_a_two_node_loopback_cluster_runs_on_both_nodes(tmp_path):
     ray_cli = str(Path(sys.executable).parent / "ray")
     env = dict(os.environ, RAY_AUTH_MODE="token")
+    temp_dir = f"/tmp/lrt{os.getpid()}"  # short: Ray puts its sockets under it
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
     try:
-        subprocess.run([ray_cli, "start", "--head", "--port=6390", "--include-dashboard=false", *common],
-                       env=env, check=True, capture_output=True, timeout=180)
+        subprocess.run([ray_cli, "start", "--head", "--port=6390", "--include-dashboard=false", f"--temp-dir={temp_dir}",
+                        *common], env=env, check=True, capture_output=True, timeout=180)
         subprocess.run([ray_cli, "start", "--address=127.0.0.1:6390", *common], env=env, check=True,
                        capture_output=True, timeout=180)
         out = tmp_path / "sweep"
@@ -229,7 +242,7 @@ def test_sweep_on_a_two_node_loopback_cluster_runs_on_both_nodes(tmp_path):
         runs = pd.read_csv(out / "runs.csv")
         assert len(runs) == 2 and runs["node"].nunique() == 2, runs
     finally:
-        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=180)
+        _kill_processes_using(temp_dir)
 
 
 def test_training_and_evaluation_never_import_ray_or_optuna():
