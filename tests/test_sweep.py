@@ -97,6 +97,24 @@ def test_curve_band_takes_the_median_and_quartiles_of_the_runs_still_going():
     assert band["q1"].iloc[1] == pytest.approx(55.0) and band["q3"].iloc[1] == pytest.approx(65.0)
 
 
+def test_sweep_records_decide_what_runs_again(tmp_path):
+    from lunar.sweep.runner import Sweep
+
+    trials = make_plan([_preset(tmp_path)], [0, 1, 2, 3], [])
+    sweep = Sweep(tmp_path / "sweep", trials, eval_episodes=0)
+    sweep.claim()
+    try:
+        sweep.record(trials[0], {"trial_id": trials[0].trial_id, "status": "solved"})
+        sweep.record(trials[1], {"trial_id": trials[1].trial_id, "error": "RuntimeError: boom"})
+        sweep.record_path(trials[2].trial_id).write_text("{ half a record")
+        assert [t.seed for t in sweep.pending()] == [1, 2, 3]  # a failure and a damaged record run again
+        with pytest.raises(UserError, match="holds another sweep"):
+            Sweep(tmp_path / "sweep", trials[:2], eval_episodes=0).check()
+    finally:
+        from lunar import lock
+        lock.release(tmp_path / "sweep")
+
+
 # ------------------------------------------------------------- bad input, one line, exit 2
 @pytest.mark.parametrize("args, message", [
     (["--config", "configs/nope.toml", "--seeds", "0"], "config file not found"),

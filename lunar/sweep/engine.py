@@ -1,8 +1,8 @@
 """Ray Tune as the engine: a local Ray instance by default, an existing cluster by address.
 
-The only module of the kit, with :mod:`lunar.sweep.tuning`, that imports ``ray``. Each trial
-asks for one CPU (and trains with one TensorFlow thread), so Ray runs as many at once as
-the cluster has CPUs.
+With :mod:`lunar.sweep.runner` and :mod:`lunar.sweep.tuning` (inside their functions), the only
+modules of the kit that import ``ray``. Each trial asks for one CPU (and trains with one
+TensorFlow thread), so Ray runs as many at once as the cluster has CPUs.
 """
 
 from __future__ import annotations

@@ -28,11 +28,10 @@ from lunar.sweep.stats import RUN_COLUMNS, aggregate, curve_band, markdown, plot
 
 def sweep_trainable(param: dict[str, Any]) -> None:
     """What a Ray worker runs for one trial; a failure becomes the trial's ``error``, reported."""
+    import ray
     from ray import tune
 
     from lunar.sweep.trial import run_trial
-
-    import ray
 
     spec = param["trial"]
     node = ray.get_runtime_context().get_node_id()[:12]
@@ -76,8 +75,8 @@ class Sweep:
         write_text(self.record_path(trial.trial_id), json.dumps(row, allow_nan=True))
 
     def finished(self, trial: Trial) -> dict[str, Any] | None:
-        path = self.record_path(trial.trial_id)
-        row = json.loads(path.read_text()) if path.is_file() else None
+        """The trial's record, or None when it has none, an unreadable one or a failure: run it."""
+        row = _read_record(self.record_path(trial.trial_id))
         return row if row and not row.get("error") else None
 
     def pending(self) -> list[Trial]:
@@ -129,10 +128,17 @@ def describe(row: dict[str, Any]) -> str:
     return text + (f"; greedy {greedy:.1f}" if greedy is not None and not math.isnan(greedy) else "")
 
 
+def _read_record(path: Path) -> dict[str, Any] | None:
+    try:
+        row = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def write_summary(sweep: Sweep) -> pd.DataFrame:
     """``runs.csv``, ``summary.csv``, ``summary.md`` and ``curves.png`` from the trials recorded so far."""
-    rows = [json.loads(sweep.record_path(t.trial_id).read_text()) for t in sweep.trials
-            if sweep.record_path(t.trial_id).is_file()]
+    rows = [row for row in (_read_record(sweep.record_path(t.trial_id)) for t in sweep.trials) if row]
     runs = pd.DataFrame(rows).reindex(columns=RUN_COLUMNS)
     write_text(sweep.folder / "runs.csv", runs.to_csv(index=False))
     finished = runs[runs["error"].isna()] if len(runs) else runs
