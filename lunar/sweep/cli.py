@@ -43,9 +43,9 @@ def sweep_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_numbers(args: argparse.Namespace) -> None:
-    for name, low, high in (("episodes", 1, 10_000_000), ("eval_episodes", 0, 1_000_000),
-                            ("checkpoint_every", 1, 10_000_000), ("cpus", 1, 4096)):
+def check_numbers(args: argparse.Namespace, limits: tuple[tuple[str, int, int], ...]) -> None:
+    """A UserError naming the first option outside its ``(name, low, high)`` limits."""
+    for name, low, high in limits:
         value = getattr(args, name, None)
         if value is not None and not low <= value <= high:
             raise UserError(f"--{name.replace('_', '-')} must be between {low:,} and {high:,}, got {value}")
@@ -58,7 +58,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from lunar.sweep.plan import make_plan, parse_override, parse_seeds
     from lunar.sweep.runner import Sweep, run_sweep
 
-    _check_numbers(args)
+    check_numbers(args, (("episodes", 1, 10_000_000), ("eval_episodes", 0, 1_000_000),
+                         ("checkpoint_every", 1, 10_000_000), ("cpus", 1, 4096)))
     fixed = {"num_episodes": args.episodes} if args.episodes else {}
     trials = make_plan(args.config, parse_seeds(args.seeds), [parse_override(o) for o in args.overrides], fixed)
     folder = args.output_dir or Path("sweeps") / "-".join(p.stem for p in args.config)

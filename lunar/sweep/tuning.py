@@ -154,8 +154,9 @@ def tune_command(args: argparse.Namespace) -> int:
     from lunar.atomic import check_writable
     from lunar.sweep import engine
 
-    if not 1 <= args.trials <= 10_000 or not 0 <= args.seed < 2**32:
-        raise UserError("--trials must be between 1 and 10,000 and --seed between 0 and 2**32 - 1")
+    from lunar.sweep.cli import check_numbers
+
+    check_numbers(args, (("trials", 1, 10_000), ("seed", 0, 2**32 - 1), ("cpus", 1, 4096)))
     space = read_space(args.space)
     folder = args.output_dir or Path("tunes") / args.space.stem
     if folder.exists() and not folder.is_dir():
