@@ -148,12 +148,13 @@ def _train(args: argparse.Namespace) -> int:
 def _checkpoint_to_resume(output_dir: Path) -> Any:
     """The newest valid checkpoint, read and verified once; UserError saying why when there is none."""
     from lunar import checkpoint as ckpt
+    from lunar.training import warn as print_warning
 
     reasons: list[str] = []
 
-    def warn(message: str) -> None:  # on stderr even with --quiet: it is about the user's data
+    def warn(message: str) -> None:
         reasons.append(message)
-        print(message, file=sys.stderr, flush=True)
+        print_warning(message)
 
     checkpoint = ckpt.latest_valid(output_dir / "checkpoints", warn=warn)
     if checkpoint is None:
