@@ -94,9 +94,7 @@ class RunFolder:
         written = {k: self.paths[k] for k in ("history", "plot", "config") if self.paths[k].exists()}
         written["checkpoint"] = self.last_checkpoint  # type: ignore[assignment]
         if status == "solved":
-            agent = run.agent
-            save_h5(agent.target_q_network if run.config.save_target_network else agent.q_network,
-                    self.paths["model"])
+            save_h5(run.saved_network(), self.paths["model"])
             written["model"] = self.paths["model"]
         return written
 

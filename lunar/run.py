@@ -64,6 +64,11 @@ class Run:
         """Wall seconds of the whole run, earlier sessions included."""
         return self.elapsed_before + time.perf_counter() - self.started
 
+    def saved_network(self) -> Any:
+        """The network saved as the model: the target network if ``config.save_target_network``, else
+        the Q-network (the course's ``q_network.save``)."""
+        return self.agent.target_q_network if self.config.save_target_network else self.agent.q_network
+
     def average(self) -> float:
         """The course's ``np.mean(total_point_history[-num_p_av:])``."""
         return float(np.mean([row["return"] for row in self.history[-self.config.num_p_av:]]))

@@ -95,16 +95,9 @@ def tune_domains(space: dict[str, Any]) -> dict[str, Any]:
 
 def validation_score(run: Any, episodes: int) -> float:
     """Mean greedy return of the network the run would save, on seeds 1,000,000 and up."""
-    from lunar.envs import make_env
-    from lunar.evaluation import evaluate_policy
+    from lunar.evaluation import evaluate
 
-    agent = run.agent
-    model = agent.target_q_network if run.config.save_target_network else agent.q_network
-    env = make_env(run.config.env_id)
-    try:
-        return float(evaluate_policy(model, env, episodes=episodes, seed=VALIDATION_SEED).returns.mean())
-    finally:
-        env.close()
+    return float(evaluate(run.saved_network(), run.config.env_id, episodes, seed=VALIDATION_SEED).returns.mean())
 
 
 def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
