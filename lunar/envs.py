@@ -70,7 +70,7 @@ def outcome(env: gym.Env, state: np.ndarray, terminated: bool, truncated: bool) 
 
     A lander earns its +100 only once Box2D puts the resting body to sleep; one that stands on
     its legs but fires an engine now and then stays awake and 'times out on the ground', the
-    fast preset's commonest failure (``docs/tuning.md``, "Where the points go").
+    first fast preset's commonest failure (``docs/tuning.md``, "Where the points go").
     """
     base = env.unwrapped
     lunar_lander = hasattr(base, "lander") and hasattr(base, "game_over")

@@ -18,6 +18,9 @@ from lunar.errors import UserError
 
 DEFAULT_MODEL = Path("models/lunar_lander_model.h5")
 SOLVED_SCORE = 200.0
+VALIDATION_SEED = 1_000_000
+"""The first reset seed of validation episodes, far from the official 0..99: what training decides
+on (the validation test before stopping, lunar-tune's scores) never sees the official episodes."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -93,9 +93,10 @@ def run_episode(run: Run, max_total_steps: float = math.inf) -> dict[str, Any]:
     return row
 
 
-def stop_reason(run: Run, interrupt: "_Interrupt", max_total_steps: float) -> str | None:
+def stop_reason(run: Run, interrupt: "_Interrupt", max_total_steps: float,
+                message: Callable[[str], None] = lambda text: None) -> str | None:
     """Why the run stops now, or None to play another episode: the one place that decides."""
-    if run.history and run.average() >= run.config.target_score:
+    if run.history and run.average() >= run.config.target_score and validation_passes(run, message):
         return "solved"
     if len(run.history) >= run.config.num_episodes:
         return "episode_cap"
@@ -104,11 +105,37 @@ def stop_reason(run: Run, interrupt: "_Interrupt", max_total_steps: float) -> st
     return "interrupted" if interrupt.requested else None
 
 
+def validation_passes(run: Run, message: Callable[[str], None]) -> bool:
+    """The optional second stopping test, for a run whose moving average is at ``target_score``:
+
+        mean_{i < validation_episodes} G_greedy(reset seed 1,000,000 + i) >= validation_target,
+
+    played by the network the run would save. It is taken on the episode where the average
+    reaches the target and every ``validation_every`` episodes after; in between it fails. It
+    reads no random state, so a run's history is the same with and without it until it stops.
+    """
+    c = run.config
+    if c.validation_episodes == 0:
+        return True
+    returns = [row["return"] for row in run.history]
+    reached_now = len(returns) == 1 or np.mean(returns[-c.num_p_av - 1:-1]) < c.target_score
+    if not (reached_now or len(returns) % c.validation_every == 0):
+        return False
+    from lunar.evaluation import VALIDATION_SEED, evaluate
+
+    score = float(evaluate(run.saved_network(), c.env_id, c.validation_episodes, VALIDATION_SEED).returns.mean())
+    verdict = "solved" if score >= c.validation_target else "training on"
+    message(f"episode {len(returns)}: greedy validation {score:.1f} on {c.validation_episodes} episodes "
+            f"({'>=' if score >= c.validation_target else '<'} {c.validation_target:g}): {verdict}")
+    return score >= c.validation_target
+
+
 def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
           resume: bool | ckpt.Checkpoint = False, force: bool = False, checkpoint_every: int = 50,
           reporter: Reporter | None = None, save_outputs: bool = True, max_total_steps: int | None = None,
           jit_compile: bool = True, tensorboard: str | Path | None = None, **overrides: Any) -> TrainResult:
-    """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score``.
+    """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score`` (and,
+    when ``validation_episodes`` is set, the greedy validation test of :func:`validation_passes`).
 
     ``config`` defaults to the course's hyperparameters; keyword ``overrides`` replace any
     :class:`DQNConfig` field (``env_id="CartPole-v1"``, ``num_episodes=3``, ``gamma=0.99``).
@@ -149,10 +176,10 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
         folder.begin(run, resumed_from, reporter.message, checkpoint_every)
         reporter.start(run.config, len(run.history))
         with _Interrupt() as interrupt:
-            status = stop_reason(run, interrupt, budget)
+            status = stop_reason(run, interrupt, budget, reporter.message)
             while status is None:
                 reporter.episode(run_episode(run, budget))
-                status = stop_reason(run, interrupt, budget)
+                status = stop_reason(run, interrupt, budget, reporter.message)
                 if status is None and len(run.history) % checkpoint_every == 0:
                     folder.checkpoint(run)
         wall = run.elapsed() - run.elapsed_before

@@ -17,6 +17,7 @@ from lunar.config import DQNConfig, load_toml
 from lunar.errors import UserError
 from lunar.sweep.plan import make_plan, parse_override, parse_seeds
 from lunar.sweep.stats import bootstrap_interval, curve_band, iqm
+from tests.greedy import greedy_mean_return, lean_following_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = {"env_id": "CartPole-v1", "memory_size": 5000, "minibatch_size": 32, "target_score": 1e9,
@@ -99,25 +100,13 @@ def test_curve_band_takes_the_median_and_quartiles_of_the_runs_still_going():
 
 def test_validation_score_plays_the_saved_network_greedily_from_seed_one_million():
     """validation = mean over i < n of the greedy return of the saved network from reset(seed=1,000,000 + i)."""
-    import gymnasium as gym
-
     from lunar.run import Run
     from lunar.sweep.tuning import validation_score
 
     run = Run.start(DQNConfig(**{**CARTPOLE, "max_num_timesteps": 500}, save_target_network=True))
-    w1, b1, w2, b2, w3, b3 = (np.zeros_like(w) for w in run.agent.target_q_network.get_weights())
-    w1[2, 0], w1[2, 1], w2[0, 0], w2[1, 1], w3[1, 0], w3[0, 1] = 1, -1, 1, 1, 1, 1
-    run.agent.target_q_network.set_weights([w1, b1, w2, b2, w3, b3])  # push the cart toward the pole's lean
-    env, returns = gym.make("CartPole-v1"), []
-    for i in range(3):
-        state, _ = env.reset(seed=1_000_000 + i)
-        total, done = 0.0, False
-        while not done:
-            q_values = run.agent.target_q_network(state[None].astype(np.float32)).numpy()[0]
-            state, reward, terminated, truncated, _ = env.step(int(np.argmax(q_values)))
-            total, done = total + reward, terminated or truncated
-        returns.append(total)
-    assert validation_score(run, episodes=3) == pytest.approx(np.mean(returns))
+    run.agent.target_q_network.set_weights(lean_following_weights(run.agent.target_q_network))
+    expected = greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
+    assert validation_score(run, episodes=3) == pytest.approx(expected)
     run.env.close()
 
 

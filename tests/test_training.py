@@ -15,6 +15,7 @@ from lunar.config import DQNConfig
 from lunar.replay import ReplayMemory
 from lunar.run import Run
 from lunar.training import HISTORY_COLUMNS, run_episode, stop_reason, train
+from tests.greedy import greedy_mean_return, lean_following_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32)
@@ -116,6 +117,10 @@ def test_run_episode_records_the_moving_average_of_the_last_num_p_av_returns():
     assert [row["episode"] for row in run.history] == [1, 2, 3]
 
 
+class Interrupt:
+    requested = None
+
+
 def test_stop_reason_solved_before_the_cap_before_an_interrupt():
     class Interrupt:
         requested = "SIGINT"
@@ -128,6 +133,53 @@ def test_stop_reason_solved_before_the_cap_before_an_interrupt():
     assert stop_reason(run, Interrupt(), np.inf) == "episode_cap"
     run.config = run.config.replace(num_episodes=5)
     assert stop_reason(run, Interrupt(), 3) == "step_budget"
+
+
+def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_every_validation_every(
+        monkeypatch):
+    from lunar import evaluation
+
+    tested = []
+    monkeypatch.setattr(evaluation, "evaluate", lambda model, env, episodes, seed: tested.append(
+        (len(run.history), episodes, seed)) or evaluation.Score(pd.DataFrame({"return": [5.0] * episodes})))
+    run = _scripted_run(length=3, terminates=True, num_p_av=2, target_score=10.0, validation_episodes=7,
+                        validation_target=5.0, validation_every=4)
+    returns = [0, 0, 30, 30, 30, 30, 30, 30, 0, 0, 30]  # averages 0 0 15 30 30 30 30 30 15 0 15
+    verdicts = []
+    for episode_return in returns:
+        run.history.append({"return": episode_return})
+        verdicts.append(stop_reason(run, Interrupt(), np.inf))
+    assert [episode for episode, _, _ in tested] == [3, 4, 8, 11]  # reached at 3 and 11; 4 and 8: every 4
+    assert {(episodes, seed) for _, episodes, seed in tested} == {(7, 1_000_000)}
+    assert [i + 1 for i, verdict in enumerate(verdicts) if verdict == "solved"] == [3, 4, 8, 11]
+    run.config = run.config.replace(validation_target=5.5)
+    assert stop_reason(run, Interrupt(), np.inf) is None
+
+
+def test_validation_passes_when_the_saved_network_averages_the_target_from_seed_one_million():
+    run = Run.start(DQNConfig(**CARTPOLE, num_p_av=1, target_score=0.0, validation_episodes=3,
+                              save_target_network=True))
+    run.agent.target_q_network.set_weights(lean_following_weights(run.agent.target_q_network))
+    run.history.append({"return": 1.0})
+    expected = greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
+    said = []
+    run.config = run.config.replace(validation_target=expected)
+    assert stop_reason(run, Interrupt(), np.inf, said.append) == "solved"
+    run.config = run.config.replace(validation_target=expected + 0.01)
+    assert stop_reason(run, Interrupt(), np.inf, said.append) is None
+    assert said[-1] == f"episode 1: greedy validation {expected:.1f} on 3 episodes (< {expected + 0.01:g}): " \
+                       "training on"
+    run.env.close()
+
+
+def test_train_with_a_validation_test_repeats_the_plain_run_until_it_stops(tmp_path):
+    config = DQNConfig(**CARTPOLE, num_episodes=14, num_p_av=3, target_score=15.0, seed=4)
+    plain = train(config, save_outputs=False)
+    gated = train(config.replace(validation_episodes=2, validation_target=1e9), save_outputs=False)
+    assert plain.solved and plain.episodes < 14, plain.history["moving_average"].tolist()
+    assert gated.status == "episode_cap" and gated.episodes == 14
+    columns = ["return", "steps", "epsilon", "loss", "mean_q"]
+    pd.testing.assert_frame_equal(gated.history[columns].iloc[:plain.episodes], plain.history[columns])
 
 
 def test_train_course_preset_repeats_the_shipped_history():

@@ -29,8 +29,8 @@ from typing import Any
 
 from lunar.config import DQNConfig, load_toml, to_toml
 from lunar.errors import UserError
+from lunar.evaluation import VALIDATION_SEED
 
-VALIDATION_SEED = 1_000_000
 BUDGET_KEYS = {"base": str, "seeds": list, "max_steps": int, "report_every": int, "validation_episodes": int,
                "space": dict}
 
