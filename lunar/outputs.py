@@ -109,7 +109,8 @@ def save_h5(model: Any, path: str | Path) -> Path:
     needed = 2 * sum(int(np.asarray(w).nbytes) for w in model.weights) + (1 << 20)
     free = shutil.disk_usage(path.parent if path.parent.exists() else Path(".")).free
     if free < needed:  # h5py can crash the interpreter when the disk fills up under it
-        raise OSError(errno.ENOSPC, f"{free} bytes free, the model needs about {needed}", str(path))
+        raise OSError(errno.ENOSPC, f"No space left on device: {free:,} bytes free, the model needs about "
+                                    f"{needed:,}", str(path))
     absl_logger = logging.getLogger("absl")
     level = absl_logger.level
     absl_logger.setLevel(logging.ERROR)
