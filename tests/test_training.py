@@ -117,7 +117,7 @@ def test_run_episode_records_the_moving_average_of_the_last_num_p_av_returns():
     assert [row["episode"] for row in run.history] == [1, 2, 3]
 
 
-class Interrupt:
+class NoInterrupt:
     requested = None
 
 
@@ -140,20 +140,24 @@ def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_ev
     from lunar import evaluation
 
     tested = []
-    monkeypatch.setattr(evaluation, "evaluate", lambda model, env, episodes, seed: tested.append(
-        (len(run.history), episodes, seed)) or evaluation.Score(pd.DataFrame({"return": [5.0] * episodes})))
+
+    def evaluate(model, env, episodes, seed):  # every validation episode returns 5
+        tested.append((len(run.history), episodes, seed))
+        return evaluation.Score(pd.DataFrame({"return": [5.0] * episodes}))
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate)
     run = _scripted_run(length=3, terminates=True, num_p_av=2, target_score=10.0, validation_episodes=7,
                         validation_target=5.0, validation_every=4)
     returns = [0, 0, 30, 30, 30, 30, 30, 30, 0, 0, 30]  # averages 0 0 15 30 30 30 30 30 15 0 15
     verdicts = []
     for episode_return in returns:
         run.history.append({"return": episode_return})
-        verdicts.append(stop_reason(run, Interrupt(), np.inf))
+        verdicts.append(stop_reason(run, NoInterrupt(), np.inf))
     assert [episode for episode, _, _ in tested] == [3, 4, 8, 11]  # reached at 3 and 11; 4 and 8: every 4
     assert {(episodes, seed) for _, episodes, seed in tested} == {(7, 1_000_000)}
     assert [i + 1 for i, verdict in enumerate(verdicts) if verdict == "solved"] == [3, 4, 8, 11]
     run.config = run.config.replace(validation_target=5.5)
-    assert stop_reason(run, Interrupt(), np.inf) is None
+    assert stop_reason(run, NoInterrupt(), np.inf) is None
 
 
 def test_validation_passes_when_the_saved_network_averages_the_target_from_seed_one_million():
@@ -164,9 +168,9 @@ def test_validation_passes_when_the_saved_network_averages_the_target_from_seed_
     expected = greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
     said = []
     run.config = run.config.replace(validation_target=expected)
-    assert stop_reason(run, Interrupt(), np.inf, said.append) == "solved"
+    assert stop_reason(run, NoInterrupt(), np.inf, said.append) == "solved"
     run.config = run.config.replace(validation_target=expected + 0.01)
-    assert stop_reason(run, Interrupt(), np.inf, said.append) is None
+    assert stop_reason(run, NoInterrupt(), np.inf, said.append) is None
     assert said[-1] == f"episode 1: greedy validation {expected:.1f} on 3 episodes (< {expected + 0.01:g}): " \
                        "training on"
     run.env.close()
