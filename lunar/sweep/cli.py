@@ -88,8 +88,28 @@ def sweep_main(argv: Sequence[str] | None = None) -> int:
     return run_command(sweep_parser(), _sweep, argv)
 
 
+def tune_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="lunar-tune", formatter_class=HelpFormatter,
+        description="Search hyperparameters on Ray Tune: Optuna's TPE proposes, ASHA stops the trials that "
+                    "fall behind, each trial is scored on greedy validation episodes (seeds 1,000,000 and up). "
+                    "Writes the best configuration as a ready preset (best.toml) and a table of all trials.")
+    parser.add_argument("space", type=Path, help="search-space TOML file, e.g. configs/tune_fast.toml")
+    parser.add_argument("--trials", type=int, default=8, help="how many configurations to try")
+    parser.add_argument("--seed", type=int, default=0, help="seed of Optuna's sampler")
+    parser.add_argument("--output-dir", type=Path, default=None, help="default: tunes/<space name>")
+    parser.add_argument("--address", default=None, help=ADDRESS_HELP)
+    parser.add_argument("--cpus", type=int, default=None, help="CPUs of a new local Ray instance (default: all)")
+    return parser
+
+
 def tune_main(argv: Sequence[str] | None = None) -> int:
     """``lunar-tune``."""
-    from lunar.sweep.tuning import tune_command, tune_parser
+    return run_command(tune_parser(), _tune, argv)
 
-    return run_command(tune_parser(), tune_command, argv)
+
+def _tune(args: argparse.Namespace) -> int:
+    from lunar.sweep.tuning import tune_command
+
+    check_numbers(args, (("trials", 1, 10_000), ("seed", 0, 2**32 - 1), ("cpus", 1, 4096)))
+    return tune_command(args)

@@ -124,32 +124,12 @@ def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
     run.env.close()
 
 
-def tune_parser() -> argparse.ArgumentParser:
-    from lunar.cli import HelpFormatter, OneLineParser
-    from lunar.sweep.cli import ADDRESS_HELP
-
-    parser = OneLineParser(
-        prog="lunar-tune", formatter_class=HelpFormatter,
-        description="Search hyperparameters on Ray Tune: Optuna's TPE proposes, ASHA stops the trials that "
-                    "fall behind, each trial is scored on greedy validation episodes (seeds 1,000,000 and up). "
-                    "Writes the best configuration as a ready preset (best.toml) and a table of all trials.")
-    parser.add_argument("space", type=Path, help="search-space TOML file, e.g. configs/tune_fast.toml")
-    parser.add_argument("--trials", type=int, default=8, help="how many configurations to try")
-    parser.add_argument("--seed", type=int, default=0, help="seed of Optuna's sampler")
-    parser.add_argument("--output-dir", type=Path, default=None, help="default: tunes/<space name>")
-    parser.add_argument("--address", default=None, help=ADDRESS_HELP)
-    parser.add_argument("--cpus", type=int, default=None, help="CPUs of a new local Ray instance (default: all)")
-    return parser
-
-
 def tune_command(args: argparse.Namespace) -> int:
+    """``lunar-tune`` with its arguments parsed and their numbers checked (:mod:`lunar.sweep.cli`)."""
     from lunar import lock
     from lunar.atomic import check_writable
     from lunar.sweep import engine
 
-    from lunar.sweep.cli import check_numbers
-
-    check_numbers(args, (("trials", 1, 10_000), ("seed", 0, 2**32 - 1), ("cpus", 1, 4096)))
     space = read_space(args.space)
     folder = args.output_dir or Path("tunes") / args.space.stem
     if folder.exists() and not folder.is_dir():
