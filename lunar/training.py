@@ -27,6 +27,7 @@ from lunar import checkpoint as ckpt
 from lunar.config import DQNConfig, differences
 from lunar.envs import make_env
 from lunar.errors import OutputError, UserError
+from lunar.evaluation import VALIDATION_SEED, evaluate
 from lunar.exploration import epsilon_greedy, get_new_eps
 from lunar.outputs import RunFolder
 from lunar.reporting import Reporter, SilentReporter
@@ -105,29 +106,32 @@ def stop_reason(run: Run, interrupt: "_Interrupt", max_total_steps: float,
     return "interrupted" if interrupt.requested else None
 
 
+def validation_score(run: Run, episodes: int) -> float:
+    """mean_{i < episodes} G_greedy(reset seed 1,000,000 + i), played by the network the run would
+    save: the validation test's score, and lunar-tune's."""
+    return float(evaluate(run.saved_network(), run.config.env_id, episodes, VALIDATION_SEED).returns.mean())
+
+
 def validation_passes(run: Run, message: Callable[[str], None]) -> bool:
     """The optional second stopping test, for a run whose moving average is at ``target_score``:
+    :func:`validation_score` over ``validation_episodes`` episodes >= ``validation_target``.
 
-        mean_{i < validation_episodes} G_greedy(reset seed 1,000,000 + i) >= validation_target,
-
-    played by the network the run would save. It is taken on the episode where the average
-    reaches the target and every ``validation_every`` episodes after; in between it fails. It
-    reads no random state, so a run's history is the same with and without it until it stops.
+    It is taken on the episode where the average reaches the target and every ``validation_every``
+    episodes after; in between it fails. It reads no random state, so a run's history is the same
+    with and without it until it stops.
     """
     c = run.config
     if c.validation_episodes == 0:
         return True
-    returns = [row["return"] for row in run.history]
-    reached_now = len(returns) == 1 or np.mean(returns[-c.num_p_av - 1:-1]) < c.target_score
-    if not (reached_now or len(returns) % c.validation_every == 0):
+    episode = len(run.history)
+    reached_now = episode == 1 or run.history[-2]["moving_average"] < c.target_score
+    if not (reached_now or episode % c.validation_every == 0):
         return False
-    from lunar.evaluation import VALIDATION_SEED, evaluate
-
-    score = float(evaluate(run.saved_network(), c.env_id, c.validation_episodes, VALIDATION_SEED).returns.mean())
-    verdict = "solved" if score >= c.validation_target else "training on"
-    message(f"episode {len(returns)}: greedy validation {score:.1f} on {c.validation_episodes} episodes "
-            f"({'>=' if score >= c.validation_target else '<'} {c.validation_target:g}): {verdict}")
-    return score >= c.validation_target
+    score = validation_score(run, c.validation_episodes)
+    passed = score >= c.validation_target
+    message(f"episode {episode}: greedy validation {score:.1f} on {c.validation_episodes} episodes "
+            f"({'>=' if passed else '<'} {c.validation_target:g}): {'solved' if passed else 'training on'}")
+    return passed
 
 
 def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,

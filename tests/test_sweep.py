@@ -17,7 +17,6 @@ from lunar.config import DQNConfig, load_toml
 from lunar.errors import UserError
 from lunar.sweep.plan import make_plan, parse_override, parse_seeds
 from lunar.sweep.stats import bootstrap_interval, curve_band, iqm
-from tests.greedy import greedy_mean_return, lean_following_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = {"env_id": "CartPole-v1", "memory_size": 5000, "minibatch_size": 32, "target_score": 1e9,
@@ -96,18 +95,6 @@ def test_curve_band_takes_the_median_and_quartiles_of_the_runs_still_going():
     assert list(band["runs"]) == [3, 3, 2]
     assert band["median"].tolist() == pytest.approx([10.0, 60.0, 105.0])
     assert band["q1"].iloc[1] == pytest.approx(55.0) and band["q3"].iloc[1] == pytest.approx(65.0)
-
-
-def test_validation_score_plays_the_saved_network_greedily_from_seed_one_million():
-    """validation = mean over i < n of the greedy return of the saved network from reset(seed=1,000,000 + i)."""
-    from lunar.run import Run
-    from lunar.sweep.tuning import validation_score
-
-    run = Run.start(DQNConfig(**{**CARTPOLE, "max_num_timesteps": 500}, save_target_network=True))
-    run.agent.target_q_network.set_weights(lean_following_weights(run.agent.target_q_network))
-    expected = greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
-    assert validation_score(run, episodes=3) == pytest.approx(expected)
-    run.env.close()
 
 
 def test_sweep_records_decide_what_runs_again(tmp_path):

@@ -14,8 +14,7 @@ from lunar.agent import DQNAgent, LearnResult
 from lunar.config import DQNConfig
 from lunar.replay import ReplayMemory
 from lunar.run import Run
-from lunar.training import HISTORY_COLUMNS, run_episode, stop_reason, train
-from tests.greedy import greedy_mean_return, lean_following_weights
+from lunar.training import HISTORY_COLUMNS, run_episode, stop_reason, train, validation_score
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32)
@@ -117,6 +116,30 @@ def test_run_episode_records_the_moving_average_of_the_last_num_p_av_returns():
     assert [row["episode"] for row in run.history] == [1, 2, 3]
 
 
+def _lean_following_weights(network) -> list[np.ndarray]:
+    """Weights for the two-hidden-layer Q-network under which argmax_a Q(s, a) pushes the cart
+    toward the pole's lean (action 1 when the angle s[2] > 0): a policy that lasts tens of steps,
+    a different number for each start."""
+    w1, b1, w2, b2, w3, b3 = (np.zeros_like(w) for w in network.get_weights())
+    w1[2, 0], w1[2, 1], w2[0, 0], w2[1, 1], w3[1, 0], w3[0, 1] = 1, -1, 1, 1, 1, 1
+    return [w1, b1, w2, b2, w3, b3]
+
+
+def _greedy_mean_return(network, seeds) -> float:
+    """mean over the seeds of sum_t r_t, playing a_t = argmax_a Q(s_t, a) from reset(seed)."""
+    env, returns = gym.make("CartPole-v1"), []
+    for seed in seeds:
+        state, _ = env.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            q_values = network(state[None].astype(np.float32)).numpy()[0]
+            state, reward, terminated, truncated, _ = env.step(int(np.argmax(q_values)))
+            total, done = total + reward, terminated or truncated
+        returns.append(total)
+    env.close()
+    return float(np.mean(returns))
+
+
 class NoInterrupt:
     requested = None
 
@@ -135,23 +158,33 @@ def test_stop_reason_solved_before_the_cap_before_an_interrupt():
     assert stop_reason(run, Interrupt(), 3) == "step_budget"
 
 
+def test_validation_score_plays_the_saved_network_greedily_from_seed_one_million():
+    """validation = mean over i < n of the greedy return of the saved network from reset(seed=1,000,000 + i)."""
+    run = Run.start(DQNConfig(**CARTPOLE, max_num_timesteps=500, save_target_network=True))
+    run.agent.target_q_network.set_weights(_lean_following_weights(run.agent.target_q_network))
+    expected = _greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
+    assert validation_score(run, episodes=3) == pytest.approx(expected)
+    run.env.close()
+
+
 def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_every_validation_every(
         monkeypatch):
-    from lunar import evaluation
+    from lunar import training
+    from lunar.evaluation import Score
 
     tested = []
 
     def evaluate(model, env, episodes, seed):  # every validation episode returns 5
         tested.append((len(run.history), episodes, seed))
-        return evaluation.Score(pd.DataFrame({"return": [5.0] * episodes}))
+        return Score(pd.DataFrame({"return": [5.0] * episodes}))
 
-    monkeypatch.setattr(evaluation, "evaluate", evaluate)
+    monkeypatch.setattr(training, "evaluate", evaluate)
     run = _scripted_run(length=3, terminates=True, num_p_av=2, target_score=10.0, validation_episodes=7,
                         validation_target=5.0, validation_every=4)
     returns = [0, 0, 30, 30, 30, 30, 30, 30, 0, 0, 30]  # averages 0 0 15 30 30 30 30 30 15 0 15
     verdicts = []
     for episode_return in returns:
-        run.history.append({"return": episode_return})
+        run.record(episode_return, steps=1, losses=[], mean_qs=[])
         verdicts.append(stop_reason(run, NoInterrupt(), np.inf))
     assert [episode for episode, _, _ in tested] == [3, 4, 8, 11]  # reached at 3 and 11; 4 and 8: every 4
     assert {(episodes, seed) for _, episodes, seed in tested} == {(7, 1_000_000)}
@@ -163,9 +196,9 @@ def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_ev
 def test_validation_passes_when_the_saved_network_averages_the_target_from_seed_one_million():
     run = Run.start(DQNConfig(**CARTPOLE, num_p_av=1, target_score=0.0, validation_episodes=3,
                               save_target_network=True))
-    run.agent.target_q_network.set_weights(lean_following_weights(run.agent.target_q_network))
+    run.agent.target_q_network.set_weights(_lean_following_weights(run.agent.target_q_network))
     run.history.append({"return": 1.0})
-    expected = greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
+    expected = _greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
     said = []
     run.config = run.config.replace(validation_target=expected)
     assert stop_reason(run, NoInterrupt(), np.inf, said.append) == "solved"

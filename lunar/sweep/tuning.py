@@ -93,20 +93,13 @@ def tune_domains(space: dict[str, Any]) -> dict[str, Any]:
     return domains
 
 
-def validation_score(run: Any, episodes: int) -> float:
-    """Mean greedy return of the network the run would save, on seeds 1,000,000 and up."""
-    from lunar.evaluation import evaluate
-
-    return float(evaluate(run.saved_network(), run.config.env_id, episodes, seed=VALIDATION_SEED).returns.mean())
-
-
 def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
     """One trial in a Ray worker: train for ``max_steps``, reporting the validation score every
     ``report_every`` steps (ASHA may stop it at any report)."""
     from ray import tune
 
     from lunar.run import Run
-    from lunar.training import configure_tensorflow, run_episode
+    from lunar.training import configure_tensorflow, run_episode, validation_score
 
     trial_id = tune.get_context().get_trial_id()
     seeds = space["seeds"]
