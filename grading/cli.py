@@ -1,12 +1,16 @@
 """``lunar-grade NOTEBOOK.ipynb [MORE ...]``: grade learners' lab notebooks with the graded tests.
 
-Each notebook runs in its own fresh Jupyter kernel without its training loop (only
-imports, definitions and assignments run; a cell tagged skip-grading is skipped), then
-every graded test that applies runs: the networks, the optimizer, compute_loss and
-agent_learn always; update_target_network, get_action, get_new_eps,
-check_update_conditions and get_experiences when the notebook defines its own.
-A folder stands for the notebooks in it. Exit 0 when everything passes, 1 when a test
-fails or a notebook does not run, 2 for bad input (nothing is written then).
+Each notebook runs in its own fresh, sandboxed kernel without its training loop: only
+imports, definitions and assignments run, each statement on its own (a cell tagged
+skip-grading is skipped). The course's own notebook (import gym, LunarLander-v2,
+pyvirtualdisplay) is graded as submitted: the kernel has stand-ins for gym and
+pyvirtualdisplay over Gymnasium. Then the graded tests run in the grader, out of the
+submission's reach: the networks, the optimizer, compute_loss, agent_learn (reported as
+"given" where it is the course's code as given) and the course's helpers where the
+notebook defines its own. Each kernel gets a scrubbed environment, a temporary folder,
+the limits below and, where bubblewrap is installed, a read-only file system without
+network. A folder stands for the notebooks in it. Exit 0 when everything passes, 1 when
+a test fails or a notebook does not run, 2 for bad input (nothing is written then).
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from grading.exercises import Result
+from grading.sandbox import Limits
 from lunar.cli import OneLineParser
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -35,6 +41,14 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def bounded_int(low: int, high: int, what: str):
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} between {low} and {high}")
+        return int(text)
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="lunar-grade", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,7 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as a JSON list")
     parser.add_argument("--cell-timeout", type=positive_seconds, default=120.0, metavar="SECONDS",
                         help="time limit for each cell (default: 120)")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    defaults = Limits()
+    parser.add_argument("--jobs", type=bounded_int(1, 256, "a number of kernels"), default=os.cpu_count() or 1,
+                        metavar="N", help="notebooks graded at once, one kernel each (default: the CPU cores, "
+                        f"{os.cpu_count() or 1} here)")
+    parser.add_argument("--memory-limit", type=bounded_int(512, 1_048_576, "MiB"), default=defaults.memory_mb,
+                        metavar="MIB", help=f"data memory of each kernel (default: {defaults.memory_mb})")
+    parser.add_argument("--cpu-limit", type=bounded_int(10, 86_400, "seconds"), default=defaults.cpu_seconds,
+                        metavar="SECONDS", help=f"CPU time of each kernel (default: {defaults.cpu_seconds})")
+    parser.add_argument("--file-size-limit", type=bounded_int(1, 1_048_576, "MiB"), default=defaults.file_size_mb,
+                        metavar="MIB", help=f"largest file a kernel may write (default: {defaults.file_size_mb})")
+    parser.add_argument("--process-limit", type=bounded_int(64, 100_000, "processes"), default=defaults.processes,
+                        metavar="N", help="processes and threads of each kernel's user "
+                        f"(default: {defaults.processes})")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
 
 
@@ -86,17 +113,32 @@ def rows_csv(rows: list[dict[str, str]]) -> str:
     return buffer.getvalue()
 
 
-def print_table(notebook: Path, results: list[Result], seconds: float) -> None:
+def print_table(report: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{notebook} ({seconds:.0f} s)", title_justify="left")
+    table = Table(title=f"{report.notebook} ({report.seconds:.0f} s)", title_justify="left")
     for column in ("exercise", "result", "message"):
         table.add_column(column, overflow="fold")
-    style = {"passed": "green", "failed": "red", "error": "red"}
-    for result in results:
-        table.add_row(result.exercise, f"[{style[result.status]}]{result.status}[/]", result.message)
+    style = {"passed": "green", "failed": "red", "error": "red", "given": "cyan"}
+    for result in report.rows:
+        table.add_row(result.exercise, f"[{style.get(result.status, 'white')}]{result.status}[/]", result.message)
     Console().print(table)
+    for note in dict.fromkeys(report.notes):
+        print(f"  note: {note}")
+
+
+def summary(report: Any) -> str:
+    """"2 of 2 exercises passed", counting an exercise once over its rows (Exercise 1's three parts)."""
+    exercises: dict[str, bool] = {}
+    for row in report.rows:
+        if row.exercise.startswith("Exercise "):
+            key = row.exercise.split(":")[0]
+            exercises[key] = exercises.get(key, True) and row.status == "passed"
+    passed = sum(exercises.values())
+    others = sum(row.status in ("failed", "error") for row in report.rows if not row.exercise.startswith("Exercise "))
+    extra = f"; {others} other row(s) failed" if others else ""
+    return f"{report.notebook}: {passed} of {len(exercises)} exercises passed{extra}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,23 +146,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         notebooks = notebooks_from(args.notebooks)
         check_targets(args.csv, args.json)
-        import nbclient  # noqa: F401 - the grader's own dependency, checked before any work
+        import nbformat  # noqa: F401 - the grader's own dependency, checked before any work
     except ImportError:
-        print("lunar-grade: error: needs nbclient and ipykernel: pip install -e \".[dev]\"", file=sys.stderr)
+        print("lunar-grade: error: needs nbformat: pip install -e \".[grade]\"", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ValueError as error:
-        print(f"lunar-grade: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:
+        print(f"lunar-grade: error: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    from grading.notebook import grade_notebook
+    from grading.classroom import grade_all
+    from grading.sandbox import isolation, isolation_line
+    from grading.submission import Options
     from lunar.atomic import atomic_path
 
-    rows = []
-    for notebook in notebooks:
-        start = time.perf_counter()
-        results = grade_notebook(notebook, args.cell_timeout)
-        if not args.quiet:
-            print_table(notebook, results, time.perf_counter() - start)
-        rows += [{"notebook": str(notebook), **asdict(result)} for result in results]
+    limits = Limits(args.memory_limit, args.cpu_limit, args.file_size_limit, args.process_limit)
+    options = Options(args.cell_timeout, limits, isolation())
+    print(isolation_line(options.isolation))
+    reports = sorted(grade_all(notebooks, options, args.jobs, progress=not args.quiet and sys.stdout.isatty()),
+                     key=lambda r: str(r.notebook))
+    rows = [{"notebook": str(r.notebook), **asdict(result)} for r in reports for result in r.rows]
+    for report in reports if not args.quiet else ():
+        print_table(report)
     for target, text in ((args.csv, rows_csv(rows) if args.csv else ""),
                          (args.json, json.dumps(rows, indent=1) if args.json else "")):
         try:
@@ -130,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as error:
             print(f"lunar-grade: error: could not write {target}: {error.strerror or error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    failed = sum(row["status"] != "passed" for row in rows)
-    print(f"{len(notebooks)} notebook(s), {len(rows) - failed} passed, {failed} failed or not run")
+    for report in reports:
+        print(summary(report))
+    failed = sum(row["status"] in ("failed", "error") for row in rows)
+    passed = sum(row["status"] == "passed" for row in rows)
+    print(f"{len(notebooks)} notebook(s), {passed} passed, {failed} failed or not run")
     return EXIT_FAILED if failed else EXIT_PASSED
-

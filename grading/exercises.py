@@ -1,19 +1,27 @@
 """The lab's exercises and the graded test for each, run on what a notebook defines.
 
-:func:`grade` runs inside the learner's kernel, on the notebook's global names: each
-exercise whose names the notebook defines (or must define) is graded by the matching
-test of ``public_tests``, and its outcome becomes one :class:`Result`.
+:func:`grade` runs in the grader, never in the submission's kernel: ``namespace`` holds
+the grader's copies of the notebook's networks and optimizer and stand-ins for its
+functions (:class:`grading.remote.RemoteFunction`). Each exercise whose names the
+notebook defines (or must define) is graded by the matching test of ``public_tests``,
+and its outcome becomes one :class:`Result`.
+
+``agent_learn`` is given by the course's notebook and graded in the kit's (its ``UNQ_C3``):
+where a notebook's ``agent_learn`` is the course's code as given (:data:`COURSE_AGENT_LEARN`,
+comments and docstring aside) and not marked graded, its row says "given" and no test
+runs; a changed one is graded.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
-import types
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Collection, Mapping
 
 import public_tests
+from grading.remote import KernelStopped
 
 COURSE = {"ALPHA": 1e-3, "GAMMA": 0.995, "TAU": 1e-3, "MINIBATCH_SIZE": 64, "E_DECAY": 0.995, "E_MIN": 0.01}
 
@@ -21,7 +29,7 @@ COURSE = {"ALPHA": 1e-3, "GAMMA": 0.995, "TAU": 1e-3, "MINIBATCH_SIZE": 64, "E_D
 @dataclass(frozen=True)
 class Result:
     exercise: str
-    status: str  # "passed", "failed" or "error"
+    status: str  # "passed", "failed", "error", or "given" (the course's code, not graded)
     message: str = ""
 
 
@@ -63,35 +71,64 @@ EXERCISES = (
 )
 
 
-def constants(namespace: Mapping[str, Any]) -> dict[str, float]:
-    """The notebook's hyperparameters, else its ``utils`` module's, else the course's."""
-    utils = namespace.get("utils")
+COURSE_AGENT_LEARN = """
+@tf.function
+def agent_learn(experiences, gamma):
+    with tf.GradientTape() as tape:
+        loss = compute_loss(experiences, gamma, q_network, target_q_network)
+    gradients = tape.gradient(loss, q_network.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
+    utils.update_target_network(q_network, target_q_network)
+"""
+GIVEN_AGENT_LEARN = "agent_learn (given by the course)"
+
+
+def constants(values: Mapping[str, Any]) -> dict[str, float]:
+    """The notebook's hyperparameters, else its ``utils`` module's (``"utils.ALPHA"``), else the course's."""
     found = {}
     for name, default in COURSE.items():
-        value = namespace.get(name, getattr(utils, name, default) if isinstance(utils, types.ModuleType) else default)
+        value = values.get(name, values.get(f"utils.{name}", default))
         found[name] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else default
     return found
 
 
-def _own_function(namespace: Mapping[str, Any], name: str) -> bool:
-    """True when ``name`` is a function the notebook itself defined (not imported)."""
-    value = namespace.get(name)
-    return callable(value) and getattr(value, "__module__", None) == "__main__"
+def is_course_agent_learn(node: ast.stmt | None) -> bool:
+    """True when ``node`` is the course's given ``agent_learn``, docstring and comments aside."""
+    if not isinstance(node, ast.FunctionDef):
+        return False
+    return _shape(node) == _shape(ast.parse(COURSE_AGENT_LEARN).body[0])
 
 
-def grade(namespace: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Run every exercise that applies to ``namespace``; the rows as plain dictionaries."""
-    values = constants(namespace)
+def _shape(node: ast.FunctionDef) -> str:
+    body = node.body[1:] if node.body and isinstance(node.body[0], ast.Expr) and \
+        isinstance(getattr(node.body[0], "value", None), ast.Constant) else node.body
+    return ast.dump(ast.Module(body=[*node.decorator_list, *body], type_ignores=[]))
+
+
+def grade(namespace: Mapping[str, Any], values: Mapping[str, Any], own: Collection[str],
+          undefined: Mapping[str, str] | None = None, given: Collection[str] = ()) -> list[Result]:
+    """Run every exercise that applies to ``namespace``.
+
+    ``values``: the notebook's numbers (for :func:`constants`); ``own``: the names of the
+    notebook's own functions; ``undefined``: for a name whose statement failed, why;
+    ``given``: exercises to report as the course's given code instead of grading them.
+    """
+    numbers, undefined = constants(values), undefined or {}
     results = []
     for exercise in EXERCISES:
-        if not exercise.required and not _own_function(namespace, exercise.needs[0]):
+        if not exercise.required and exercise.needs[0] not in own:
+            continue
+        if exercise.needs[0] in given:
+            results.append(Result(GIVEN_AGENT_LEARN, "given", "the course's own code: not graded"))
             continue
         missing = [name for name in exercise.needs if name not in namespace]
         if missing:
-            results.append(Result(exercise.name, "failed", f"not defined: {', '.join(missing)}"))
+            why = "; ".join(undefined[name] for name in missing if name in undefined)
+            results.append(Result(exercise.name, "failed", f"not defined: {', '.join(missing)}"
+                                  + (f" ({why})" if why else "")))
             continue
-        results.append(_run(exercise, namespace, values))
-    return [asdict(result) for result in results]
+        results.append(_run(exercise, namespace, numbers))
+    return results
 
 
 def _run(exercise: Exercise, namespace: Mapping[str, Any], values: Mapping[str, float]) -> Result:
@@ -100,6 +137,8 @@ def _run(exercise: Exercise, namespace: Mapping[str, Any], values: Mapping[str, 
             exercise.run(namespace, values)
     except AssertionError as error:
         return Result(exercise.name, "failed", str(error) or "a check failed")
+    except KernelStopped as error:
+        return Result(exercise.name, "error", f"the notebook's kernel stopped: {error}")
     except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
         return Result(exercise.name, "failed", f"{type(error).__name__}: {_first_line(error)}")
     return Result(exercise.name, "passed")
