@@ -7,6 +7,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
+from grading.exercises import Result
 from grading.submission import Options, Report, grade_notebook
 
 
@@ -30,12 +31,20 @@ def grade_all(notebooks: Sequence[Path], options: Options, jobs: int, progress: 
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 futures = {pool.submit(grade_notebook, path, options): path for path in notebooks}
                 for future in as_completed(futures):
-                    reports.append(future.result())
+                    reports.append(_report(future, futures[future]))
                     _advance(bar, futures[future])
     finally:
         if bar is not None:
             bar.stop()
     return reports
+
+
+def _report(future, path: Path) -> Report:
+    """The grader process's report, or one row saying it died (a crash never hides a notebook)."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - a dead grader process is one row, not a traceback
+        return Report(path, [Result("grading", "error", f"the grader failed: {type(error).__name__}: {error}")])
 
 
 def _bar(total: int):

@@ -158,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grading.submission import Options
     from lunar.atomic import atomic_path
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the graded tests import TensorFlow: no start-up log
     limits = Limits(args.memory_limit, args.cpu_limit, args.file_size_limit, args.process_limit)
     options = Options(args.cell_timeout, limits, isolation())
     print(isolation_line(options.isolation))

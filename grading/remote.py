@@ -65,6 +65,8 @@ class KernelClient:
     def _why(self, error: BaseException) -> str:
         reason = str(error) if isinstance(error, KernelStopped) else ""
         code = self.process.poll()
+        if code is not None and code > 128:  # bubblewrap exits with 128 + the signal that ended the kernel
+            code = 128 - code
         if reason == "timeout":
             return "timeout"
         if reason == "processes":

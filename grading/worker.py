@@ -35,6 +35,7 @@ def main() -> None:
         p for p in sys.path[1:] if p not in ("", ".")]
     for name, value in json.loads(sys.argv[1]).items():
         resource.setrlimit(LIMITS[name], (int(value), int(value) + (5 if name == "cpu" else 0)))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a kernel ended by a limit leaves no core file
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the file-size limit raises instead of killing
     channel = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
