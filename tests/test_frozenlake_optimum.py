@@ -1,9 +1,8 @@
 """Q-learning on slippery FrozenLake reaches the best achievable success on every seed.
 
-The yardstick is exact: the highest probability of reaching the goal within the time limit
-over all policies (finite-horizon dynamic programming on Gymnasium's ``P`` table), against
-the exact success of the learned greedy policy. Seeds 0-9 were not used to choose the
-settings (seeds 100-119 were). Two processes share the work.
+The yardstick is exact (:mod:`tabular.optimum`). Seeds 0-9 were not used to choose the
+settings (seeds 100-119 were). This slow test runs seeds 0-2; ``python bench/frozenlake_optimum.py``
+runs all ten and records them in ``bench/results/frozenlake_optimum.md``. Two processes share the work.
 """
 
 import multiprocessing
@@ -11,23 +10,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-SEEDS = range(10)
+from tabular.optimum import learned_and_best
 
-
-def learned_and_best(map_name: str, seed: int) -> tuple[float, float]:
-    from tabular import train
-    from tabular.algorithms import greedy_policy
-    from tabular.frozenlake import best_success_probability, exact_success_probability
-
-    outcome = train("frozenlake", map=map_name, slippery=True, seed=seed)
-    horizon = outcome.config.max_steps
-    return (exact_success_probability(outcome.env, greedy_policy(outcome.result.q), horizon),
-            best_success_probability(outcome.env, horizon))
+SEEDS = range(3)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("map_name", ["4x4", "8x8"])
-def test_frozenlake_q_learning_within_0_02_of_best_achievable_on_ten_seeds(map_name):
+def test_frozenlake_q_learning_within_0_02_of_best_achievable_on_three_seeds(map_name):
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(learned_and_best, [map_name] * len(SEEDS), SEEDS))
     gaps = {seed: round(best - learned, 4) for seed, (learned, best) in zip(SEEDS, results)}

@@ -114,7 +114,7 @@ def test_grader_reports_cells_that_fail_or_hang_and_grades_own_helpers(tmp_path)
                      "def get_action(q_values, epsilon=0.0):\n    return int(np.argmax(q_values))",
                      "def get_new_eps(epsilon):\n    return max(utils.E_MIN, utils.E_DECAY * epsilon)"])
     report = tmp_path / "grades.json"
-    code, out, err = grade(notebook, "--json", report, "--cell-timeout", "10", "--quiet")
+    code, out, err = grade(notebook, "--json", report, "--cell-timeout", "8", "--quiet")
     assert code == 1, err
     rows = {r["exercise"]: r for r in json.loads(report.read_text()) if r["exercise"] != "notebook"}
     notebook_rows = [r["message"] for r in json.loads(report.read_text()) if r["exercise"] == "notebook"]

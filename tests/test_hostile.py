@@ -5,6 +5,7 @@ Small CartPole runs; crafted checkpoints carry a recomputed checksum, as a delib
 import errno
 import io
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def _cli(*args):
 
 
 # ------------------------------------------------------------ 1. one run per folder
+@pytest.mark.slow
 def test_output_folder_second_run_is_refused_and_a_killed_run_leaves_no_lock(tmp_path):
     first = _cli(*FLAGS, "--episodes", "100000", "--checkpoint-every", "2", "--output-dir", str(tmp_path))
     deadline = time.time() + 120
@@ -166,8 +168,17 @@ def test_output_target_that_is_not_usable_is_refused_before_any_work(tmp_path, c
 
 
 # ------------------------------------------- 3.-5. a checkpoint reader that trusts nothing
-def _made_run(tmp_path, episodes=6, every=3, **changes):
-    train(DQNConfig(**{**SMALL, **changes}, num_episodes=episodes), tmp_path, checkpoint_every=every)
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A 6-episode run with a checkpoint every 3 episodes, trained once per module."""
+    folder = tmp_path_factory.mktemp("trained-run")
+    train(DQNConfig(**SMALL, num_episodes=6), folder, checkpoint_every=3)
+    return folder
+
+
+def _made_run(tmp_path, trained_run):
+    """A copy of the module's trained run in ``tmp_path``: its checkpoints, newest first."""
+    shutil.copytree(trained_run, tmp_path, dirs_exist_ok=True)
     return ckpt.list_checkpoints(tmp_path / "checkpoints")
 
 
@@ -216,8 +227,9 @@ CRAFTED = [
 
 
 @pytest.mark.parametrize("name, craft, reason", CRAFTED, ids=[c[0] for c in CRAFTED])
-def test_crafted_checkpoint_is_skipped_with_its_reason_and_the_previous_one_used(tmp_path, name, craft, reason):
-    newest, previous = _made_run(tmp_path)
+def test_crafted_checkpoint_is_skipped_with_its_reason_and_the_previous_one_used(tmp_path, trained_run, name, craft,
+                                                                                 reason):
+    newest, previous = _made_run(tmp_path, trained_run)
     craft(newest)
     messages = []
     found = ckpt.latest_valid(tmp_path / "checkpoints", warn=messages.append)
@@ -226,8 +238,8 @@ def test_crafted_checkpoint_is_skipped_with_its_reason_and_the_previous_one_used
     assert reason in messages[0], messages
 
 
-def test_manifest_edited_by_hand_fails_its_checksum(tmp_path):
-    newest, _ = _made_run(tmp_path)
+def test_manifest_edited_by_hand_fails_its_checksum(tmp_path, trained_run):
+    newest, _ = _made_run(tmp_path, trained_run)
     text = (newest / "manifest.json").read_text()
     manifest = json.loads(text)
     manifest["epsilon"] = manifest["epsilon"] + 1e-9  # valid JSON, a plausible number
@@ -236,8 +248,8 @@ def test_manifest_edited_by_hand_fails_its_checksum(tmp_path):
         ckpt.load(newest)
 
 
-def test_file_names_outside_the_folder_are_never_opened(tmp_path, monkeypatch):
-    newest, _ = _made_run(tmp_path)
+def test_file_names_outside_the_folder_are_never_opened(tmp_path, trained_run, monkeypatch):
+    newest, _ = _made_run(tmp_path, trained_run)
     secret = tmp_path / "secret.bin"
     secret.write_bytes(b"x" * 1000)
     forge(newest, lambda m: m["files"].update({"../../secret.bin": "0" * 64}), rehash_files=False)
@@ -249,16 +261,16 @@ def test_file_names_outside_the_folder_are_never_opened(tmp_path, monkeypatch):
     assert opened == []
 
 
-def test_every_checkpoint_damaged_says_why(tmp_path, capsys):
-    for folder in _made_run(tmp_path):
+def test_every_checkpoint_damaged_says_why(tmp_path, trained_run, capsys):
+    for folder in _made_run(tmp_path, trained_run):
         forge(folder, lambda m: m.update(epsilon=3.0))
     assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "every one is damaged" in err[-1] and "epsilon must be" in err[-1], err
 
 
-def test_checkpoint_whose_arrays_do_not_fit_is_skipped_and_the_previous_one_used(tmp_path, capsys):
-    newest, previous = _made_run(tmp_path)
+def test_checkpoint_whose_arrays_do_not_fit_is_skipped_and_the_previous_one_used(tmp_path, trained_run, capsys):
+    newest, previous = _made_run(tmp_path, trained_run)
 
     def wrong_shape(folder):
         with np.load(folder / "agent.npz") as data:
@@ -275,8 +287,8 @@ def test_checkpoint_whose_arrays_do_not_fit_is_skipped_and_the_previous_one_used
     assert len(rows) == 1 + 8  # episodes 1-3 from ckpt-000003, then 4-8 played again
 
 
-def test_skipped_checkpoint_is_reported_even_when_quiet(tmp_path, capsys):
-    newest, _ = _made_run(tmp_path)
+def test_skipped_checkpoint_is_reported_even_when_quiet(tmp_path, trained_run, capsys):
+    newest, _ = _made_run(tmp_path, trained_run)
     forge(newest, lambda m: m.update(epsilon=3.0))
     assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume"]) == 0  # FLAGS hold --quiet
     assert "skipping damaged checkpoint: ckpt-000006" in capsys.readouterr().err
@@ -287,8 +299,8 @@ def test_skipped_checkpoint_is_reported_even_when_quiet(tmp_path, capsys):
     (["--memory-size", "100", "--force"], "cannot resume with another memory_size"),
     (["--env", "Acrobot-v1", "--force"], "cannot resume with another env_id"),
 ])
-def test_resume_with_another_shape_is_refused_even_with_force(tmp_path, capsys, flags, message):
-    _made_run(tmp_path)
+def test_resume_with_another_shape_is_refused_even_with_force(tmp_path, trained_run, capsys, flags, message):
+    _made_run(tmp_path, trained_run)
     before = _listing(tmp_path)
     assert train_main([*FLAGS, "--output-dir", str(tmp_path), "--resume", *flags]) == 2
     assert message in _one_line(capsys)
@@ -331,11 +343,10 @@ def test_config_file_with_a_boolean_seed_is_refused(tmp_path, capsys):
     (["frozenlake", "--output-dir", "/proc/no/such"], "output folder"),
 ])
 def test_tabular_numbers_and_folders_checked_before_training(args, message):
-    started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "tabular", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
     assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
-    assert "Q-learning" not in done.stdout and time.perf_counter() - started < 30
+    assert done.stdout == ""  # refused before any training: Q-learning would have printed its tables
 
 
 # -------------------------------------------------------------------- 8. smaller
@@ -347,8 +358,8 @@ def test_resume_keeps_the_runs_checkpoint_interval(tmp_path):
     assert names == ["ckpt-000013", "ckpt-000012"]  # every 3, not every 50
 
 
-def test_killed_run_leaves_no_temporary_files_after_resume(tmp_path):
-    _made_run(tmp_path)
+def test_killed_run_leaves_no_temporary_files_after_resume(tmp_path, trained_run):
+    _made_run(tmp_path, trained_run)
     stale = tmp_path / ".cartpole_v1_history.abc123.tmp.png"
     stale.write_bytes(b"half a picture")
     train(DQNConfig(**SMALL, num_episodes=7), tmp_path, resume=True, force=True, checkpoint_every=3)

@@ -18,6 +18,10 @@ from lunar.errors import UserError
 from lunar.sweep.plan import make_plan, parse_override, parse_seeds
 from lunar.sweep.stats import bootstrap_interval, curve_band, iqm
 
+
+# Ray's ray.init() joins the newest `ray start` cluster on the machine: under pytest-xdist these
+# tests share one worker, one at a time (pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ray")
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = {"env_id": "CartPole-v1", "memory_size": 5000, "minibatch_size": 32, "target_score": 1e9,
             "max_num_timesteps": 50, "num_episodes": 6}
@@ -244,20 +248,30 @@ def _kill_processes_using(folder: str) -> None:
             pass
 
 
+def _free_port() -> int:
+    """A TCP port nothing listens on now (the OS picks it), so parallel test workers never share one."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.mark.slow
 def test_sweep_on_a_two_node_loopback_cluster_runs_on_both_nodes(tmp_path):
     ray_cli = str(Path(sys.executable).parent / "ray")
+    head = f"127.0.0.1:{_free_port()}"
     env = dict(os.environ, RAY_AUTH_MODE="token")
     temp_dir = f"/tmp/lrt{os.getpid()}"  # short: Ray puts its sockets under it
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
     try:
-        subprocess.run([ray_cli, "start", "--head", "--port=6390", "--include-dashboard=false", f"--temp-dir={temp_dir}",
-                        *common], env=env, check=True, capture_output=True, timeout=180)
-        subprocess.run([ray_cli, "start", "--address=127.0.0.1:6390", *common], env=env, check=True,
+        subprocess.run([ray_cli, "start", "--head", f"--port={head.split(':')[1]}", "--include-dashboard=false",
+                        f"--temp-dir={temp_dir}", *common], env=env, check=True, capture_output=True, timeout=180)
+        subprocess.run([ray_cli, "start", f"--address={head}", *common], env=env, check=True,
                        capture_output=True, timeout=180)
         out = tmp_path / "sweep"
         done = _lunar_sweep("--config", _preset(tmp_path, num_episodes=40), "--seeds", "0-1", "--eval-episodes",
-                            "0", "--output-dir", out, "--address", "127.0.0.1:6390", env=env)
+                            "0", "--output-dir", out, "--address", head, env=env)
         assert done.returncode == 0, done.stderr
         runs = pd.read_csv(out / "runs.csv")
         assert len(runs) == 2 and runs["node"].nunique() == 2, runs
