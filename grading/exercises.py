@@ -9,7 +9,7 @@ and its outcome becomes one :class:`Result`.
 ``agent_learn`` is given by the course's notebook and graded in the kit's (its ``UNQ_C3``):
 where a notebook's ``agent_learn`` is the course's code as given (:data:`COURSE_AGENT_LEARN`,
 comments and docstring aside) and not marked graded, its row says "given" and no test
-runs; a changed one is graded.
+runs; one the learner changed is graded, named "agent_learn (changed from the course's)".
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Collection, Mapping
 
 import public_tests
@@ -81,6 +81,7 @@ def agent_learn(experiences, gamma):
     utils.update_target_network(q_network, target_q_network)
 """
 GIVEN_AGENT_LEARN = "agent_learn (given by the course)"
+CHANGED_AGENT_LEARN = "agent_learn (changed from the course's)"
 
 
 def constants(values: Mapping[str, Any]) -> dict[str, float]:
@@ -106,21 +107,24 @@ def _shape(node: ast.FunctionDef) -> str:
 
 
 def grade(namespace: Mapping[str, Any], values: Mapping[str, Any], own: Collection[str],
-          undefined: Mapping[str, str] | None = None, given: Collection[str] = ()) -> list[Result]:
+          undefined: Mapping[str, str] | None = None, agent_learn: str = "exercise") -> list[Result]:
     """Run every exercise that applies to ``namespace``.
 
     ``values``: the notebook's numbers (for :func:`constants`); ``own``: the names of the
     notebook's own functions; ``undefined``: for a name whose statement failed, why;
-    ``given``: exercises to report as the course's given code instead of grading them.
+    ``agent_learn``: ``"exercise"`` (the kit's Exercise 3), ``"given"`` (the course's code as
+    given: not graded) or ``"changed"`` (the course's, changed by the learner: graded under that name).
     """
     numbers, undefined = constants(values), undefined or {}
     results = []
     for exercise in EXERCISES:
         if not exercise.required and exercise.needs[0] not in own:
             continue
-        if exercise.needs[0] in given:
+        if exercise.needs[0] == "agent_learn" and agent_learn == "given":
             results.append(Result(GIVEN_AGENT_LEARN, "given", "the course's own code: not graded"))
             continue
+        if exercise.needs[0] == "agent_learn" and agent_learn == "changed":
+            exercise = replace(exercise, name=CHANGED_AGENT_LEARN)
         missing = [name for name in exercise.needs if name not in namespace]
         if missing:
             why = "; ".join(undefined[name] for name in missing if name in undefined)

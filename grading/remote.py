@@ -48,6 +48,11 @@ class KernelClient:
                     return reply
                 wire.send(self.outbox, self._answer_callback(reply))
         except (OSError, EOFError, wire.ProtocolError, KernelStopped) as error:
+            if isinstance(error, EOFError):  # the channel closes a moment before the process can be reaped
+                try:
+                    self.process.wait(timeout=GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    pass
             self.stop(self._why(error))
             raise KernelStopped(self.stopped) from None
 

@@ -143,19 +143,17 @@ def graded(kernel: KernelClient, cells: list[Cell], undefined: dict[str, str], o
         if isinstance(value, str):
             synced = models if name == "agent_learn" else {}
             namespace[name] = RemoteFunction(kernel, name, options.cell_timeout, synced)
-    given = {"agent_learn"} if agent_learn_is_given(cells) else set()
-    return exercises.grade(namespace, values, own, undefined, given)
+    return exercises.grade(namespace, values, own, undefined, agent_learn_role(cells))
 
 
-def agent_learn_is_given(cells: list[Cell]) -> bool:
-    """True when the notebook's last ``agent_learn`` is the course's code and its cell is not marked graded."""
+def agent_learn_role(cells: list[Cell]) -> str:
+    """``"exercise"`` where the cell defining ``agent_learn`` is marked graded (the kit's ``UNQ_C3``) or
+    none does; else ``"given"`` when it is the course's code as given, ``"changed"`` when it is not."""
     last = None
     for cell in cells:
         for statement in cell.statements:
             if "agent_learn" in statement.binds:
                 last = cell, statement
-    if last is None:
-        return False
-    cell, statement = last
-    marked = "UNQ_C3" in cell.text or "GRADED FUNCTION: agent_learn" in cell.text
-    return not marked and exercises.is_course_agent_learn(statement.node)
+    if last is None or "UNQ_C3" in last[0].text or "GRADED FUNCTION: agent_learn" in last[0].text:
+        return "exercise"
+    return "given" if exercises.is_course_agent_learn(last[1].node) else "changed"

@@ -62,7 +62,7 @@ def test_grader_grades_a_changed_course_agent_learn(tmp_path, capsys):
     table = tmp_path / "grades.csv"
     assert main([str(write(tmp_path / "changed.ipynb", cells)), "--csv", str(table), "--quiet"]) == 1
     rows = rows_of(table)["changed"]
-    learn = next(r for r in rows if r["exercise"] == "Exercise 3: agent_learn")
+    learn = next(r for r in rows if r["exercise"] == "agent_learn (changed from the course's)")
     assert learn["status"] == "failed" and "moved up the gradient" in learn["message"]
 
 

@@ -46,3 +46,18 @@ def test_layout_ci_runs_the_readmes_two_commands():
 def test_layout_readme_stays_within_200_lines():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= 200, f"the README is for learners: {len(lines)} lines, at most 200"
+
+
+def test_layout_grading_stand_ins_stay_inside_the_grading_kernel():
+    import importlib.util
+
+    import grading.cli  # noqa: F401 - importing the grader must not put its stand-ins on the path
+
+    compat = ROOT / "grading" / "compat"
+    for name in ("gym", "pyvirtualdisplay", "lunar_grade_kernel"):
+        spec = importlib.util.find_spec(name)
+        assert spec is None or compat not in Path(spec.origin or "").parents, f"{name} is importable outside"
+    for package in ("lunar", "tabular"):
+        assert not (_imported_top_levels(package) & {"grading", "gym", "pyvirtualdisplay"})
+    for module in ("utils.py", "public_tests.py"):
+        assert "grading" not in (ROOT / module).read_text(encoding="utf-8")
