@@ -45,7 +45,7 @@ def main() -> int:
                   "| seed | learned | gap |", "|---:|---:|---:|",
                   *(f"| {s} | {learned:.4f} | {best - learned:.4f} |" for s, (learned, best) in zip(seeds, results)),
                   ""]
-        print("\n".join(lines[-(len(seeds) + 4):]), flush=True)
+        print("\n".join(lines[-(len(seeds) + 5):]), flush=True)
     (ROOT / "bench" / "results" / "frozenlake_optimum.md").write_text("\n".join(lines), encoding="utf-8")
     return 0
 

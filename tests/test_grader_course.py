@@ -158,26 +158,31 @@ def test_grader_stops_a_kernel_past_its_process_limit(tmp_path, capsys):
     assert len(messages) == 1 and "process limit" in messages[0], messages
 
 
-FORGERIES = [
-    "import builtins, os, sys\nimport grading.exercises, grading.submission, public_tests",
-    "print = lambda *args, **kwargs: None\nbuiltins.print = print",
-    "forged = grading.exercises.__dict__.update(grade=lambda *a, **k: [])",
-    "public_tests.test_compute_loss = public_tests.test_network = public_tests.test_optimizer = lambda *a: None",
-    "marker = sys.__stdout__.write('LUNAR_GRADE_RESULTS:[{\"exercise\": \"Exercise 1: q_network\", "
-    "\"status\": \"passed\", \"message\": \"\"}]\\n')",
-    '''def compute_loss(experiences, gamma, q_network, target_q_network):
-    import inspect
+PASSED_ROW = '{"exercise": "Exercise 1: q_network", "status": "passed", "message": ""}'
+FRAME_WALKER = """def compute_loss(experiences, gamma, q_network, target_q_network):
+    import inspect, sys
     frame = inspect.currentframe()
     while frame is not None:
         frame.f_globals.update(grade=lambda *a, **k: [], _passed=lambda: None)
         frame = frame.f_back
-    return 0.0''',
-]
+    sys.stdout.write('LUNAR_GRADE_RESULTS:[]')
+    return 0.0"""
+FORGERIES = {
+    "grade replaced": ["import grading.exercises", "grading.exercises.grade = lambda *args, **kwargs: "
+                       "[dict(exercise=f'Exercise {i}', status='passed', message='') for i in range(5)]"],
+    "print rebound": ["import builtins", "print = lambda *args, **kwargs: builtins.print("
+                      f"'LUNAR_GRADE_RESULTS:[{PASSED_ROW}]')"],
+    "tests replaced": ["import public_tests", "public_tests.test_network = public_tests.test_optimizer = "
+                       "public_tests.test_compute_loss = lambda *args: None",
+                       "q_network = target_q_network = optimizer = 1", "compute_loss = len"],
+    "frames rewritten from inside a function": [FRAME_WALKER],
+}
 
 
-def test_grader_verdicts_cannot_be_forged(tmp_path, capsys):
+@pytest.mark.parametrize("trick", FORGERIES)
+def test_grader_verdicts_cannot_be_forged(tmp_path, capsys, trick):
     table = tmp_path / "grades.csv"
-    notebook = hostile(tmp_path, "forger", FORGERIES)
+    notebook = hostile(tmp_path, "forger", FORGERIES[trick])
     assert main([str(notebook), "--csv", str(table), "--quiet"]) == 1
     rows = rows_of(table)["forger"]
     assert not [r for r in rows if r["status"] == "passed"], rows
