@@ -14,10 +14,11 @@ import select
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from grading import mirror, wire
-from grading.sandbox import Limits, as_nobody, tasks_in_tree
+from grading.sandbox import Limits, as_nobody, startup_error, tasks_in_tree
 from grading.worker import rebuilt_error
 
 GRACE_SECONDS = 5.0
@@ -28,8 +29,8 @@ class KernelStopped(Exception):
 
 
 class KernelClient:
-    def __init__(self, process: subprocess.Popen, limits: Limits) -> None:
-        self.process, self.limits = process, limits
+    def __init__(self, process: subprocess.Popen, limits: Limits, folder: Path | None = None) -> None:
+        self.process, self.limits, self.folder = process, limits, folder
         self.inbox, self.outbox = process.stdout.fileno(), process.stdin.fileno()
         self.callbacks: list[Callable[..., Any]] = []
         self.stopped = ""
@@ -83,7 +84,8 @@ class KernelClient:
         if code is not None and -code == signal.SIGXFSZ:
             return f"it wrote past the {self.limits.file_size_mb} MiB file-size limit"
         if code is not None:
-            return f"the kernel exited with code {code}"
+            why = startup_error(self.folder) if self.folder is not None else ""
+            return f"the kernel exited with code {code}" + (f" ({why})" if why else "")
         return f"the kernel broke the protocol ({type(error).__name__}: {error})"
 
     def _answer_callback(self, request: dict) -> dict:

@@ -24,11 +24,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
 NOBODY = 65534
+STARTUP_LOG = ".kernel-startup.log"  # what the kernel printed before it took its channel (why it did not start)
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,22 @@ def isolation_line(mode: str) -> str:
 
 
 def _jail_options(folder: str) -> list[str]:
+    """Read-only ``/``, a private ``/tmp`` (with the kit and its Python bound back in, read-only, when they
+    live under ``/tmp``), the kernel's folder writable, no network, its own namespaces."""
     options = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in _needed_under_tmp():
+        options += ["--ro-bind", path, path]
     if folder != "/":
         options += ["--bind", folder, folder, "--chdir", folder]
     return options + ["--unshare-all", "--die-with-parent", "--new-session"]
+
+
+def _needed_under_tmp() -> list[str]:
+    """The kit, its Python and every import path that the private ``/tmp`` would hide, outermost only."""
+    kit = Path(__file__).resolve().parents[1]
+    paths = {Path(p).resolve() for p in (sys.executable, sys.prefix, sys.base_prefix, kit, *sys.path) if p}
+    under = sorted(p if p.is_dir() else p.parent for p in paths if Path("/tmp") in p.parents)
+    return [str(p) for p in under if not any(q in p.parents for q in under)]
 
 
 def _user_options() -> dict:
@@ -134,9 +147,15 @@ def start(folder: Path, limits: Limits, mode: str) -> subprocess.Popen:
     command = [sys.executable, "-I", "-B", str(WORKER), json.dumps(limits.rlimits())]
     if mode == "bubblewrap":
         command = [shutil.which("bwrap") or "bwrap", *_jail_options(str(folder)), *command]
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            cwd=folder, env=environment, start_new_session=True, **_user_options())
+    with open(folder / STARTUP_LOG, "wb") as errors:  # the kernel's own until it takes its channel
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                                cwd=folder, env=environment, start_new_session=True, **_user_options())
 
 
-def limits_dict(limits: Limits) -> dict[str, int]:
-    return asdict(limits)
+def startup_error(folder: Path) -> str:
+    """The last line the kernel printed before it took its channel: why it did not start, if it did not."""
+    try:
+        lines = (folder / STARTUP_LOG).read_bytes()[-4000:].decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""

@@ -55,7 +55,7 @@ def grade_notebook(path: Path, options: Options) -> Report:
     cells = graded_cells(notebook)
     report.rows += [Result("notebook", "error", cell.problem) for cell in cells if cell.problem]
     folder = make_folder(path)
-    kernel = KernelClient(start(folder, options.limits, options.isolation), options.limits)
+    kernel = KernelClient(start(folder, options.limits, options.isolation), options.limits, folder)
     try:
         undefined = run_cells(kernel, cells, options, report)
         report.rows += graded(kernel, cells, undefined, options)
