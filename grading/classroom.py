@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
@@ -28,15 +29,30 @@ def grade_all(notebooks: Sequence[Path], options: Options, jobs: int, progress: 
                 _advance(bar, path)
         else:
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_stop_on_sigterm) as pool:
                 futures = {pool.submit(grade_notebook, path, options): path for path in notebooks}
-                for future in as_completed(futures):
-                    reports.append(_report(future, futures[future]))
-                    _advance(bar, futures[future])
+                try:
+                    for future in as_completed(futures):
+                        reports.append(_report(future, futures[future]))
+                        _advance(bar, futures[future])
+                except KeyboardInterrupt:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for process in multiprocessing.active_children():
+                        process.terminate()  # each stops its kernel and removes its folder (_stop_on_sigterm)
+                    raise
     finally:
         if bar is not None:
             bar.stop()
     return reports
+
+
+def _stop_on_sigterm() -> None:
+    """In a grader process: SIGTERM unwinds like Ctrl-C, so the kernel is stopped and its folder removed."""
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the main process, which terminates these
 
 
 def _report(future, path: Path) -> Report:

@@ -20,8 +20,9 @@ import csv
 import io
 import json
 import os
+import signal
 import sys
-import time
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
@@ -30,7 +31,7 @@ from grading.exercises import Result
 from grading.sandbox import Limits
 from lunar.cli import OneLineParser
 
-EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 COLUMNS = ("notebook", "exercise", "status", "message")
 
 
@@ -79,30 +80,41 @@ def notebooks_from(paths: Sequence[Path]) -> list[Path]:
     """The notebooks named, folders expanded (sorted); ``ValueError`` for a bad name."""
     found = []
     for path in paths:
-        if path.is_dir():
-            inside = sorted(p for p in path.glob("*.ipynb") if p.is_file())
-            if not inside:
-                raise ValueError(f"no .ipynb notebook in folder {path}")
-            found.extend(inside)
-        elif not path.is_file():
-            raise ValueError(f"no such notebook: {path}")
-        elif path.suffix != ".ipynb":
-            raise ValueError(f"not a notebook (.ipynb): {path}")
-        else:
-            found.append(path)
+        try:
+            found += _notebooks_in(path)
+        except OSError as error:  # a name too long, a folder that cannot be listed
+            raise ValueError(f"cannot read {str(path)[:200]}: {error.strerror or error}") from None
     return found
 
 
+def _notebooks_in(path: Path) -> list[Path]:
+    if path.is_dir():
+        inside = sorted(p for p in path.glob("*.ipynb") if p.is_file())
+        if not inside:
+            raise ValueError(f"no .ipynb notebook in folder {path}")
+        return inside
+    if not path.is_file():
+        raise ValueError(f"no such notebook: {path}")
+    if path.suffix != ".ipynb":
+        raise ValueError(f"not a notebook (.ipynb): {path}")
+    return [path]
+
+
 def check_targets(*targets: Path | None) -> None:
-    """``ValueError`` unless each output file can be written: checked before any grading."""
+    """``ValueError`` unless each output file can be written, by writing a probe beside it: before any grading."""
     for target in targets:
         if target is None:
             continue
-        if target.is_dir():
-            raise ValueError(f"{target} is a folder, not a file")
-        folder = target.parent if str(target.parent) else Path(".")
-        if not folder.is_dir():
-            raise ValueError(f"folder {folder} does not exist (for {target})")
+        try:
+            if target.is_dir():
+                raise ValueError(f"{target} is a folder, not a file")
+            folder = target.parent if str(target.parent) else Path(".")
+            if not folder.is_dir():
+                raise ValueError(f"folder {folder} does not exist (for {target})")
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name[:50]}.", suffix=".probe"):
+                pass
+        except OSError as error:
+            raise ValueError(f"cannot write {str(target)[:200]}: {error.strerror or error}") from None
 
 
 def rows_csv(rows: list[dict[str, str]]) -> str:
@@ -141,6 +153,10 @@ def summary(report: Any) -> str:
     return f"{report.notebook}: {passed} of {len(exercises)} exercises passed{extra}"
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -162,8 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     limits = Limits(args.memory_limit, args.cpu_limit, args.file_size_limit, args.process_limit)
     options = Options(args.cell_timeout, limits, isolation())
     print(isolation_line(options.isolation))
-    reports = sorted(grade_all(notebooks, options, args.jobs, progress=not args.quiet and sys.stdout.isatty()),
-                     key=lambda r: str(r.notebook))
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        reports = sorted(grade_all(notebooks, options, args.jobs, progress=not args.quiet and sys.stdout.isatty()),
+                         key=lambda r: str(r.notebook))
+    except KeyboardInterrupt:
+        print("lunar-grade: interrupted: no grades written (every kernel stopped)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     rows = [{"notebook": str(r.notebook), **asdict(result)} for r in reports for result in r.rows]
     for report in reports if not args.quiet else ():
         print_table(report)

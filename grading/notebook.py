@@ -77,9 +77,12 @@ def bound_names(node: ast.stmt) -> tuple[str, ...]:
 def graded_cells(notebook: dict) -> list[Cell]:
     """Each code cell of ``notebook`` (nbformat 4) as it will run, or the reason it cannot."""
     cells = []
-    code_cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
+    raw = notebook.get("cells") if isinstance(notebook, dict) else None
+    code_cells = [c for c in raw if isinstance(c, dict) and c.get("cell_type") == "code"] if isinstance(raw, list) else []
     for number, cell in enumerate(code_cells, start=1):
-        if SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+        metadata = cell.get("metadata")
+        tags = metadata.get("tags") if isinstance(metadata, dict) else None
+        if isinstance(tags, list) and SKIP_TAG in tags:
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)

@@ -71,6 +71,14 @@ def test_definitions_keep_imports_definitions_and_assignments_only():
     assert "for " not in kept and "print" not in kept and "pip" not in kept and "get_ipython" not in kept
 
 
+def test_graded_cells_take_any_metadata_without_failing():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("y = 2")])
+    nb.cells[0].metadata["tags"] = 5
+    nb.cells[1].metadata = "not a mapping"
+    assert [[s.source for s in c.statements] for c in graded_cells(nb)] == [["x = 1"], ["y = 2"]]
+    assert graded_cells({"cells": "nonsense"}) == [] and graded_cells({"cells": [3, None]}) == []
+
+
 def test_graded_cells_skip_tagged_cells_and_report_syntax_errors():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("y = (")])
     nb.cells.insert(1, nbformat.v4.new_code_cell("z = 2"))
@@ -131,7 +139,10 @@ def test_grader_refuses_bad_input_with_one_line_and_writes_nothing(tmp_path):
     table = tmp_path / "grades.csv"
     for args in ([tmp_path / "missing.ipynb", "--csv", table], [EXERCISES, "--csv", tmp_path / "no" / "x.csv"],
                  [EXERCISES, "--json", tmp_path], [ROOT / "README.md"], [tmp_path],
-                 [EXERCISES, "--cell-timeout", "-1"], [EXERCISES, "--cell-timeout", "nan"]):
+                 [EXERCISES, "--cell-timeout", "-1"], [EXERCISES, "--cell-timeout", "nan"],
+                 [tmp_path / ("n" * 5000 + ".ipynb")], [EXERCISES, "--csv", tmp_path / ("c" * 5000)],
+                 [EXERCISES, "--csv", "/proc/grades.csv"], [EXERCISES, "--jobs", "0"],
+                 [EXERCISES, "--memory-limit", "10"]):
         code, out, err = grade(*args)
         assert code == 2, (args, err)
         assert err.count("\n") == 1 and err.startswith("lunar-grade: error:"), err

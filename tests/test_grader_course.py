@@ -197,3 +197,38 @@ def test_grader_survives_a_kernel_that_writes_on_its_channel(tmp_path, capsys):
         "if fd not in (0, 1, 2)]", "q_network = 1"])
     assert main([str(notebook), "--csv", str(table), "--quiet"]) == 1
     assert not [r for r in rows_of(table)["jammer"] if r["status"] == "passed"]
+
+
+@pytest.mark.slow
+def test_grader_time_limit_holds_when_a_cell_ignores_its_alarm(tmp_path, capsys):
+    notebook = hostile(tmp_path, "stubborn", [
+        "import signal, time", "ignored = signal.signal(signal.SIGALRM, signal.SIG_IGN)\nnap = time.sleep(600)"])
+    table = tmp_path / "grades.csv"
+    assert main([str(notebook), "--csv", str(table), "--quiet", "--cell-timeout", "3"]) == 1
+    messages = [r["message"] for r in rows_of(table)["stubborn"]]
+    assert "code cell 2 ran past the time limit (3 s) and was stopped" in messages, messages
+
+
+@pytest.mark.slow
+def test_grader_interrupted_writes_no_grades_and_stops_its_kernels(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    notebook = hostile(tmp_path, "slow", ["import time", "nap = time.sleep(600)"])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    table = tmp_path / "grades.csv"
+    grader = subprocess.Popen([sys.executable, "-m", "grading", str(notebook), "--csv", str(table)],
+                              env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(scratch.glob("lunar-grade-*/.kernel-startup.log")):  # the kernel has started
+        assert grader.poll() is None and time.monotonic() < deadline, grader.communicate()
+        time.sleep(0.05)
+    grader.send_signal(signal.SIGINT)
+    _, err = grader.communicate(timeout=60)
+    assert grader.returncode == 130, err
+    assert err.strip() == "lunar-grade: interrupted: no grades written (every kernel stopped)", err
+    assert not table.exists() and not list(scratch.glob("lunar-grade-*"))
