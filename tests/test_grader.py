@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grading.exercises import COURSE_AGENT_LEARN
 from grading.notebook import definitions, graded_cells
 from tests.test_learner_code import course_compute_loss
 
@@ -33,14 +34,7 @@ target_q_network = Sequential([
 optimizer = tf.keras.optimizers.Adam(learning_rate=ALPHA)""",
     "# UNQ_C2": "# UNQ_C2\n" + inspect.getsource(course_compute_loss).replace("def course_compute_loss",
                                                                               "def compute_loss"),
-    "# UNQ_C3": """# UNQ_C3
-@tf.function
-def agent_learn(experiences, gamma):
-    with tf.GradientTape() as tape:
-        loss = compute_loss(experiences, gamma, q_network, target_q_network)
-    gradients = tape.gradient(loss, q_network.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
-    utils.update_target_network(q_network, target_q_network)""",
+    "# UNQ_C3": "# UNQ_C3\n" + COURSE_AGENT_LEARN.strip(),  # the kit's Exercise 3 is the course's given code
 }
 
 
