@@ -222,7 +222,8 @@ def test_grader_interrupted_writes_no_grades_and_stops_its_kernels(tmp_path):
     table = tmp_path / "grades.csv"
     grader = subprocess.Popen([sys.executable, "-m", "grading", str(notebook), "--csv", str(table)],
                               env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True,  # Ctrl-C as on a terminal (xdist ignores it)
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(scratch.glob("lunar-grade-*/.kernel-startup.log")):  # the kernel has started
         assert grader.poll() is None and time.monotonic() < deadline, grader.communicate()
