@@ -45,6 +45,9 @@ def grade_notebook(path: Path, options: Options) -> Report:
     """Every row for ``path``: a ``notebook`` row per failed statement or cell, then one per exercise."""
     import nbformat
 
+    from lunar.tfsetup import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # the graded tests' TensorFlow, without its CUDA probe's log on the teacher's screen
     started = time.perf_counter()
     report = Report(path)
     try:
