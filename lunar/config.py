@@ -155,19 +155,28 @@ INTEGER_LIMITS = {"seed": 2**31 - 1, "memory_size": 10_000_000, "num_steps_for_u
 """The largest value of each integer field: checked before any work, and shown in ``--help``."""
 
 
+def read_toml(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """The TOML table in ``path``; every way it can fail is one :class:`UserError` naming ``what``.
+
+    Beyond ``TOMLDecodeError``, the parser raises ``ValueError`` for an integer of thousands of
+    digits and ``RecursionError`` for thousands of nested arrays.
+    """
+    path = Path(path)
+    try:
+        if path.exists() and not path.is_file():
+            raise UserError(f"{what} {path} is not a regular file")
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{what} not found: {path}") from None
+    except OSError as error:
+        raise UserError(f"{what} {str(path)[:200]} cannot be read: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise UserError(f"{what} {path} is not valid TOML: {str(error)[:200] or type(error).__name__}") from None
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read hyperparameters from a TOML file (a flat table of DQNConfig fields)."""
-    path = Path(path)
-    if path.exists() and not path.is_file():
-        raise UserError(f"config file {path} is not a regular file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"config file not found: {path}") from None
-    except OSError as error:
-        raise UserError(f"config file {path} cannot be read: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"config file {path} is not valid TOML: {error}") from None
+    data = read_toml(path)
     known = {f.name for f in fields(DQNConfig)}
     unknown = sorted(set(data) - known)
     if unknown:

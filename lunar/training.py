@@ -151,8 +151,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     SIGINT or SIGTERM ends the run after the current episode, with a checkpoint.
     """
     config = (config or DQNConfig()).replace(**overrides)
-    if checkpoint_every <= 0:
-        raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every <= 0:
+        raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     reporter = reporter or SilentReporter()
     if tensorboard is not None:
         from lunar.tensorboard import TensorBoardReporter, check_folder

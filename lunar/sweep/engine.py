@@ -35,7 +35,7 @@ def check_address(address: str) -> None:
     if address in ("auto", "local") or address.startswith("ray://"):
         return
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65_535:
         raise UserError(f"--address {address!r}: give HOST:PORT of the Ray head (e.g. 127.0.0.1:6379) or auto")
     try:
         socket.create_connection((host, int(port)), timeout=5).close()

@@ -53,7 +53,12 @@ class Sweep:
     def check(self) -> None:
         """Refuse a folder that holds another sweep's plan (nothing is written)."""
         path = self.folder / "sweep.json"
-        if path.is_file() and json.loads(path.read_text()) != json.loads(json.dumps(self.plan)):
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        except (ValueError, RecursionError):
+            raise UserError(f"{self.folder}/sweep.json is not a readable sweep plan: remove it, or choose "
+                            "another --output-dir") from None
+        if stored is not None and stored != json.loads(json.dumps(self.plan)):
             raise UserError(f"{self.folder} holds another sweep (other presets, seeds, overrides or "
                             "--eval-episodes); rerun it with its own arguments, or choose another --output-dir")
 

@@ -37,14 +37,11 @@ BUDGET_KEYS = {"base": str, "seeds": list, "max_steps": int, "report_every": int
 
 def read_space(path: Path) -> dict[str, Any]:
     """The search-space file, checked: its base preset, budget, and each range a valid configuration."""
-    from lunar.config import tomllib
+    from lunar.config import read_toml
 
     if not path.is_file():
         raise UserError(f"search space {path} is not a file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"search space {path} is not valid TOML: {error}") from None
+    data = read_toml(path, "search space")
     for key, kind in BUDGET_KEYS.items():
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
             raise UserError(f"search space {path}: {key} must be a {kind.__name__}")
