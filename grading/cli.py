@@ -10,7 +10,8 @@ submission's reach: the networks, the optimizer, compute_loss, agent_learn (repo
 notebook defines its own. Each kernel gets a scrubbed environment, a temporary folder,
 the limits below and, where bubblewrap is installed, a read-only file system without
 network. A folder stands for the notebooks in it. Exit 0 when everything passes, 1 when
-a test fails or a notebook does not run, 2 for bad input (nothing is written then).
+a test fails or a notebook does not run, 2 for bad input (nothing is written then),
+130 when interrupted (Ctrl-C or SIGTERM: every kernel stopped, no grades written).
 """
 
 from __future__ import annotations
