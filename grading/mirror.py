@@ -41,7 +41,12 @@ def describe_model(model: Any) -> dict:
                        "activation": None if activation is None else
                        str(getattr(activation, "__name__", activation))[:60]})
     return {"$": "model", **type_of(model), "input_shape": input_shape, "layers": layers,
-            "weights": [encode_array(np.asarray(w)) for w in model.get_weights()]}
+            "weights": encoded_weights(model)}
+
+
+def encoded_weights(model: Any) -> list[dict]:
+    """``model``'s weights as arrays on the wire (what :func:`set_weights` takes back)."""
+    return [encode_array(np.asarray(w)) for w in model.get_weights()]
 
 
 def build_model(description: dict) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from grading import mirror, wire
 from grading.sandbox import Limits, as_nobody, startup_error, tasks_in_tree
-from grading.worker import rebuilt_error
+from grading.worker import error_data, rebuilt_error
 
 GRACE_SECONDS = 5.0
 
@@ -97,7 +97,7 @@ class KernelClient:
         except wire.ProtocolError:
             raise
         except Exception as error:  # noqa: BLE001 - the grader's fixed networks raise AssertionError
-            return {"error": {"type": type(error).__name__, "message": str(error)}}
+            return {"error": error_data(error)}
 
     def stop(self, reason: str = "closed") -> None:
         if not self.stopped:
@@ -159,7 +159,7 @@ class RemoteFunction:
         special = lambda value: self._argument(value, by_value)  # noqa: E731
         message = {"op": "call", "name": self.name, "args": wire.encode(list(args), special),
                    "kwargs": wire.encode(kwargs, special),
-                   "sync": {name: mirror.describe_model(model)["weights"] for name, model in self.synced.items()}}
+                   "sync": {name: mirror.encoded_weights(model) for name, model in self.synced.items()}}
         reply = self.kernel.request(message, self.seconds)
         try:
             for name, weights in reply.get("sync", {}).items():

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grading import exercises
+from grading import exercises, mirror
 from grading.exercises import Result
 from grading.notebook import Cell, graded_cells
 from grading.remote import KernelClient, KernelStopped, RemoteFunction
@@ -103,7 +103,7 @@ def failure_message(cell: Cell, line: str, error: dict, options: Options) -> str
     limits = options.limits
     where = f"code cell {cell.number}: `{line}`"
     if error.get("type") == "timeout":
-        return f"code cell {cell.number} ran past the time limit ({options.cell_timeout:g} s) and was stopped"
+        return time_limit_message(cell, options)
     reached = {"memory": f"hit the memory limit ({limits.memory_mb} MiB)",
                "file_size": f"hit the file-size limit ({limits.file_size_mb} MiB)",
                "processes": f"hit the process limit ({limits.processes})"}.get(str(error.get("limit")))
@@ -113,9 +113,13 @@ def failure_message(cell: Cell, line: str, error: dict, options: Options) -> str
     return f"{where} raised {error.get('type', 'Error')}: {text[0] if text else ''}".rstrip(": ")
 
 
+def time_limit_message(cell: Cell, options: Options) -> str:
+    return f"code cell {cell.number} ran past the time limit ({options.cell_timeout:g} s) and was stopped"
+
+
 def stopped_message(cell: Cell, reason: str, options: Options) -> str:
     if reason == "timeout":
-        return f"code cell {cell.number} ran past the time limit ({options.cell_timeout:g} s) and was stopped"
+        return time_limit_message(cell, options)
     return f"code cell {cell.number}: {reason}; the cells after it did not run"
 
 
@@ -125,7 +129,7 @@ def graded(kernel: KernelClient, cells: list[Cell], undefined: dict[str, str], o
     constants = [*exercises.COURSE, *(f"utils.{n}" for n in exercises.COURSE)]
     try:
         described = kernel.describe(names + constants, DESCRIBE_SECONDS)
-        namespace, values, own = {}, {}, set()
+        namespace, values, functions, own = {}, {}, [], set()
         for name, tagged in described.items():
             kind = tagged.get("$") if isinstance(tagged, dict) else None
             if kind == "missing":
@@ -133,7 +137,7 @@ def graded(kernel: KernelClient, cells: list[Cell], undefined: dict[str, str], o
             if name in constants:
                 values[name] = kernel.decode_value(tagged)
             elif kind == "function":
-                namespace[name] = name
+                functions.append(name)
                 own.update([name] if tagged.get("own") else [])
             else:
                 namespace[name] = kernel.decode_value(tagged)
@@ -141,11 +145,10 @@ def graded(kernel: KernelClient, cells: list[Cell], undefined: dict[str, str], o
         return [Result("grading", "error", f"the graded tests did not run: the notebook's kernel stopped: {error}")]
     except Exception as error:  # noqa: BLE001 - a description that does not build is the kernel's fault
         return [Result("grading", "error", f"the graded tests did not run: {type(error).__name__}: {error}")]
-    models = {n: v for n, v in namespace.items() if n in ("q_network", "target_q_network") and not isinstance(v, str)}
-    for name, value in list(namespace.items()):
-        if isinstance(value, str):
-            synced = models if name == "agent_learn" else {}
-            namespace[name] = RemoteFunction(kernel, name, options.cell_timeout, synced)
+    models = {n: v for n, v in namespace.items() if n in ("q_network", "target_q_network") and mirror.is_model(v)}
+    for name in functions:
+        synced = models if name == "agent_learn" else {}
+        namespace[name] = RemoteFunction(kernel, name, options.cell_timeout, synced)
     return exercises.grade(namespace, values, own, undefined, agent_learn_role(cells))
 
 

@@ -95,7 +95,7 @@ class Kernel:
         return fresh
 
     def describe(self, name: str) -> Any:
-        from grading import mirror, wire
+        from grading import wire
 
         value: Any = self.namespace
         for part in name.split("."):
@@ -108,10 +108,9 @@ class Kernel:
                 return {"$": "missing"}
         if isinstance(value, types.ModuleType):
             return {"$": "module", "name": value.__name__}
-        if mirror.is_model(value):
-            return mirror.describe_model(value)
-        if mirror.is_optimizer(value):
-            return mirror.describe_optimizer(value)
+        described = self.special(value)
+        if described is not None:
+            return described
         if callable(value) and not isinstance(value, type):
             return {"$": "function", "own": getattr(value, "__module__", None) == "__main__"}
         return wire.encode(value)
@@ -131,9 +130,8 @@ class Kernel:
         except BaseException as error:  # noqa: BLE001 - the submission may raise anything
             reply["error"] = error_data(error)
         try:
-            reply["sync"] = {name: mirror.describe_model(self.namespace[name])["weights"]
-                             for name in message.get("sync", {})}
-            reply["refs"] = {ref: mirror.describe_model(model)["weights"] for ref, model in by_value.items()}
+            reply["sync"] = {name: mirror.encoded_weights(self.namespace[name]) for name in message.get("sync", {})}
+            reply["refs"] = {ref: mirror.encoded_weights(model) for ref, model in by_value.items()}
         except BaseException as error:  # noqa: BLE001
             reply = {"error": error_data(error)}
         return reply

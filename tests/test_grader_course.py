@@ -233,3 +233,12 @@ def test_grader_interrupted_writes_no_grades_and_stops_its_kernels(tmp_path):
     assert grader.returncode == 130, err
     assert err.strip() == "lunar-grade: interrupted: no grades written (every kernel stopped)", err
     assert not table.exists() and not list(scratch.glob("lunar-grade-*"))
+
+
+def test_grader_takes_a_string_bound_to_a_graded_name_as_a_value(tmp_path, capsys):
+    table = tmp_path / "grades.csv"
+    notebook = hostile(tmp_path, "strings", ["q_network = 'a network, in words'", "compute_loss = 'a loss'"])
+    assert main([str(notebook), "--csv", str(table), "--quiet"]) == 1
+    rows = {r["exercise"]: r["message"] for r in rows_of(table)["strings"]}
+    assert rows["Exercise 1: q_network"] == "the network should be a keras Sequential, got str", rows
+    assert rows["Exercise 2: compute_loss"] == "TypeError: 'str' object is not callable", rows
