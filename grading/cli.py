@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 from grading.exercises import Result
 from grading.sandbox import Limits
-from lunar.cli import OneLineParser
+from lunar.cli import OneLineParser, bounded_int
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 COLUMNS = ("notebook", "exercise", "status", "message")
@@ -43,12 +43,6 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def bounded_int(low: int, high: int, what: str):
-    def parse(text: str) -> int:
-        if not text.isdigit() or not low <= int(text) <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} between {low} and {high}")
-        return int(text)
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:

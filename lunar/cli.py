@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lunar.config import INTEGER_LIMITS, DQNConfig, field_docs, load_toml
 from lunar.errors import UserError
@@ -50,6 +50,15 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in ASCII digits from ``low`` to ``high``, else one line naming ``what``."""
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} between {low:,} and {high:,}")
+        return int(text)
+    return parse
+
+
 def _folder(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("the output folder must not be empty (use . for the current folder)")
@@ -72,7 +81,8 @@ def train_parser() -> argparse.ArgumentParser:
                              "(default: --output-dir)")
     parser.add_argument("--force", action="store_true",
                         help="resume even if the hyperparameters differ from the checkpoint's")
-    parser.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--checkpoint-every", type=bounded_int(1, 10_000_000, "a whole number of episodes"),
+                        default=None, metavar="N",
                         help="write a checkpoint every N episodes (and on Ctrl-C / SIGTERM); default 50, "
                              "or the resumed run's")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -89,12 +99,6 @@ def train_parser() -> argparse.ArgumentParser:
         group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=metavar,
                            help=f"{docs.get(f.name, '')}{limit} (default: {f.default!r})")
     return parser
-
-
-def _positive_int(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 10_000_000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of episodes between 1 and 10,000,000")
-    return int(text)
 
 
 def resolve_config(args: argparse.Namespace, base: dict[str, Any] | None = None) -> DQNConfig:
@@ -176,7 +180,7 @@ def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, rep
     # A resumed run keeps its own hyperparameters and checkpoint interval unless told otherwise.
     config = resolve_config(args, checkpoint.manifest["config"] if checkpoint else None)
     every = args.checkpoint_every or (checkpoint.manifest.get("checkpoint_every") if checkpoint else None) or 50
-    # args.checkpoint_every is never 0: _positive_int refuses it on the command line
+    # args.checkpoint_every is never 0: its argparse type refuses it
     if not args.quiet:
         print(f"{config.env_id}: seed {config.seed}, TensorFlow on {_device_name()}", flush=True)
     try:
