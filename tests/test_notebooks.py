@@ -19,11 +19,12 @@ def _run(name, parameters):
 
 
 def _text(cell):
+    """A cell's printed text as one string: a kernel may split one print across stream outputs."""
     out = []
     for output in cell.get("outputs", []):
         out.append(output.get("text", ""))
-        out.extend(str(v) for v in output.get("data", {}).values())
-    return "\n".join(out)
+        out.extend(f"\n{v}\n" for v in output.get("data", {}).values())
+    return "".join(out)
 
 
 @pytest.mark.slow
