@@ -1,4 +1,4 @@
-"""Thirty crafted checkpoints for ``bench/stress.py``: each edits the newest checkpoint of a run.
+"""Thirty-six crafted checkpoints for ``bench/stress.py``: each edits the newest checkpoint of a run.
 
 Most recompute the manifest's checksum (and the files' SHA-256), as a deliberate forger would,
 so that only the reader's own checks of structure, names, ranges and data stand in the way.
@@ -83,6 +83,16 @@ def _write(name: str, data: bytes, rehash: bool = True) -> Callable[[Path], None
     return craft
 
 
+def _history_value(column: str, value: Any) -> Callable[[Path], None]:
+    def craft(folder: Path) -> None:
+        lines = (folder / "history.csv").read_text().splitlines()
+        names, cells = lines[0].split(","), lines[-1].split(",")
+        cells[names.index(column)] = value
+        (folder / "history.csv").write_text("\n".join(lines[:-1] + [",".join(cells)]) + "\n")
+        forge(folder, lambda m: None)
+    return craft
+
+
 CRAFTS: list[tuple[str, Callable[[Path], None]]] = [
     ("files as a list", lambda f: forge(f, lambda m: m.update(files=list(m["files"])), False)),
     ("files as a string", lambda f: forge(f, lambda m: m.update(files="agent.npz"), False)),
@@ -117,4 +127,8 @@ CRAFTS: list[tuple[str, Callable[[Path], None]]] = [
     ("4 TiB npy header", _huge_header),
     ("pickled object array", _pickled_array),
     ("history rows dropped", _write("history.csv", b"episode,return\n1,2.0\n")),
+    ("history return inf", _history_value("return", "inf")),
+    ("history average 1e999", _history_value("moving_average", "1e999")),
+    ("history steps as text", _history_value("steps", "many")),
+    ("history epsilon -1", _history_value("epsilon", "-1")),
 ]

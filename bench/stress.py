@@ -15,7 +15,7 @@ Four kinds of trial, each judged against the history of an undisturbed run with 
   enough, on a run that solves and saves its model. Held when the run fits or stops with one line
   naming the file, every checkpoint left is valid, no temporary file is left, and once space is
   freed, resuming gives the reference history and the model.
-- **manifest** (32): crafted checkpoint manifests (``bench/crafted.py``). Held when resuming skips
+- **manifest** (36): crafted checkpoint manifests (``bench/crafted.py``). Held when resuming skips
   the crafted checkpoint with its reason and finishes with the reference history.
 
 Every trial also needs no traceback and exit codes 0, 2 or 130 only. Writes

@@ -10,9 +10,10 @@ A checkpoint is a folder ``ckpt-NNNNNN`` (``NNNNNN`` = episodes completed) holdi
 
 The folder is built under a temporary name and renamed, so a reader sees a whole
 checkpoint or none. :func:`load` trusts nothing it reads: the manifest's checksum, its
-structure, names, types and ranges, every file's hash (only the three known names,
-inside the folder), every array's values (finite) are checked before anything is used.
-:func:`latest_valid` falls back to the previous checkpoint when the newest fails.
+structure, names, types and ranges, the folder's name against the manifest's episode,
+every file's hash (only the three known names, inside the folder), every array's and the
+history's values are checked before anything is used. :func:`latest_valid` falls back to
+the previous checkpoint when the newest fails.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ FILES = ("agent.npz", "replay.npz", "history.csv")
 MAX_MANIFEST_BYTES = 1 << 20
 PREFIX = "ckpt-"
 KEEP = 2
+HISTORY_COLUMNS = ["episode", "return", "steps", "total_steps", "epsilon", "moving_average", "loss", "mean_q",
+                   "elapsed_seconds"]
+"""Columns of a run's history: ``moving_average`` is the mean return of the last ``num_p_av``
+episodes (the course's ``av_latest_points``), ``epsilon`` the one the episode was played
+with, ``loss`` and ``mean_q`` the means over its updates (NaN for an episode without one).
+Every column but ``elapsed_seconds`` (wall clock) repeats with the seed."""
+MAY_BE_NAN = ("loss", "mean_q")
 
 
 @dataclass
@@ -118,11 +126,7 @@ def save(directory: str | Path, bundle: Bundle, replace_others: bool = False) ->
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if replace_others:
-        for other in list_checkpoints(directory):
-            if other != final:
-                shutil.rmtree(other, ignore_errors=True)
-    prune(directory)
+    prune(directory, final, replace_others)
     return final
 
 
@@ -136,10 +140,18 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name[len(PREFIX):]), reverse=True)
 
 
-def prune(directory: str | Path, keep: int = KEEP) -> None:
-    """Remove all but the ``keep`` newest checkpoints, and leftovers of interrupted saves."""
-    for old in list_checkpoints(directory)[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
+def prune(directory: str | Path, saved: Path, replace_others: bool = False) -> None:
+    """Keep ``saved`` and the ``KEEP - 1`` checkpoints numbered just below it (none if ``replace_others``);
+    remove the others, and leftovers of interrupted saves.
+
+    A folder numbered above the one just saved is never the run's: a damaged checkpoint the run
+    resumed past, or one renamed by hand, so it goes too rather than outlive the real ones.
+    """
+    below = [p for p in list_checkpoints(directory) if int(p.name[len(PREFIX):]) < int(saved.name[len(PREFIX):])]
+    keep = {saved, *([] if replace_others else below[:KEEP - 1])}
+    for old in list_checkpoints(directory):
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
     for leftover in Path(directory).glob(f".{PREFIX}*"):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
@@ -166,8 +178,9 @@ def load(path: str | Path) -> Checkpoint:
         history = pd.read_csv(path / "history.csv")
     except Exception as error:  # noqa: BLE001 - any failure to parse is a damaged checkpoint
         raise CheckpointError(f"{path.name}: unreadable data ({type(error).__name__}: {error})") from None
-    if len(history) != manifest["episode"]:
-        raise CheckpointError(f"{path.name}: history has {len(history)} rows for episode {manifest['episode']}")
+    problem = history_problem(history, manifest["episode"])
+    if problem:
+        raise CheckpointError(f"{path.name}: {problem}")
     return Checkpoint(manifest, agent, replay, history, path)
 
 
@@ -189,6 +202,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     problem = manifest_problem(manifest)
     if problem:
         raise CheckpointError(f"{path.name}: {problem}")
+    if path.name != f"{PREFIX}{manifest['episode']:06d}":
+        raise CheckpointError(f"{path.name}: its manifest is of episode {manifest['episode']} (a renamed folder)")
     return manifest
 
 
@@ -216,6 +231,28 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
         DQNConfig(**manifest["config"])
     except Exception as error:  # noqa: BLE001 - missing, not a table, unknown keys, out of range
         return f"manifest's configuration is invalid ({type(error).__name__}: {error})"
+    return None
+
+
+def history_problem(history: pd.DataFrame, episode: int) -> str | None:
+    """What is wrong with a checkpoint's history, or None: it must have :data:`HISTORY_COLUMNS`,
+    episodes 1..``episode``, finite numbers (NaN only in ``loss`` and ``mean_q``), counts >= 0
+    and epsilon in [0, 1]."""
+    if list(history.columns) != HISTORY_COLUMNS:
+        return f"history has columns {list(history.columns)}, expected {HISTORY_COLUMNS}"
+    if len(history) != episode:
+        return f"history has {len(history)} rows for episode {episode}"
+    try:
+        values = {name: history[name].to_numpy(dtype=float) for name in HISTORY_COLUMNS}
+    except (TypeError, ValueError):
+        return "history holds values that are not numbers"
+    if any(np.isinf(v).any() or (name not in MAY_BE_NAN and np.isnan(v).any()) for name, v in values.items()):
+        return "history holds infinite or missing values"
+    if not np.array_equal(values["episode"], np.arange(1, episode + 1)):
+        return f"history's episodes are not 1 to {episode}"
+    if (values["steps"] < 0).any() or (values["total_steps"] < 0).any() or not (
+            (values["epsilon"] >= 0) & (values["epsilon"] <= 1)).all():
+        return "history's steps must be >= 0 and its epsilon in [0, 1]"
     return None
 
 

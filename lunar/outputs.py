@@ -21,7 +21,7 @@ from lunar.config import to_toml
 from lunar.envs import model_stem
 from lunar.errors import UserError
 from lunar.plotting import save_learning_curve
-from lunar.run import HISTORY_COLUMNS, Run
+from lunar.run import Run
 
 
 def output_paths(output_dir: str | Path, env_id: str) -> dict[str, Path]:
@@ -80,7 +80,7 @@ class RunFolder:
         self.last_checkpoint = ckpt.save(self.paths["checkpoints"], bundle,
                                          replace_others=self._replace_earlier_run)
         self._replace_earlier_run = False
-        history = pd.DataFrame(run.history, columns=HISTORY_COLUMNS)
+        history = pd.DataFrame(run.history, columns=ckpt.HISTORY_COLUMNS)
         write_text(self.paths["history"], history.to_csv(index=False))
         if run.history:
             save_learning_curve(history, self.paths["plot"], window=run.config.num_p_av,

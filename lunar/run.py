@@ -16,19 +16,11 @@ import numpy as np
 import pandas as pd
 
 from lunar.agent import DQNAgent
-from lunar.checkpoint import Bundle
+from lunar.checkpoint import HISTORY_COLUMNS, Bundle
 from lunar.config import DQNConfig
 from lunar.envs import get_rng_state, make_env, set_rng_state, space_sizes
 from lunar.errors import UserError
 from lunar.replay import ReplayMemory
-
-HISTORY_COLUMNS = ["episode", "return", "steps", "total_steps", "epsilon", "moving_average", "loss", "mean_q",
-                   "elapsed_seconds"]
-"""Columns of the history: ``moving_average`` is the mean return of the last ``num_p_av``
-episodes (the course's ``av_latest_points``), ``epsilon`` the one the episode was played
-with, ``loss`` and ``mean_q`` the means over its updates. Every column but
-``elapsed_seconds`` (wall clock) repeats with the seed."""
-
 
 @dataclass
 class Run:
@@ -97,8 +89,6 @@ class Run:
     @classmethod
     def unbundle(cls, config: DQNConfig, bundle: Bundle, jit_compile: bool = True) -> "Run":
         """Inverse of :meth:`bundle`, run with ``config`` (the bundle's, unless forced otherwise)."""
-        if list(bundle.history.columns) != HISTORY_COLUMNS:
-            raise ValueError(f"its history has columns {list(bundle.history.columns)}, expected {HISTORY_COLUMNS}")
         if set(bundle.replay) != {"rows", "capacity"} or int(bundle.replay["capacity"]) != config.memory_size:
             raise ValueError(f"its replay memory is not one of memory_size {config.memory_size}")
         run = cls.start(config, jit_compile)

@@ -31,7 +31,7 @@ from lunar.evaluation import VALIDATION_SEED, evaluate
 from lunar.exploration import epsilon_greedy, get_new_eps
 from lunar.outputs import RunFolder
 from lunar.reporting import Reporter, SilentReporter
-from lunar.run import HISTORY_COLUMNS, Run
+from lunar.run import Run
 
 
 class NumericalError(RuntimeError):
@@ -196,7 +196,8 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
     finally:
         reporter.stop()
         run.env.close()
-    return TrainResult(pd.DataFrame(run.history, columns=HISTORY_COLUMNS), status, run.total_steps, wall, paths)
+    history = pd.DataFrame(run.history, columns=ckpt.HISTORY_COLUMNS)
+    return TrainResult(history, status, run.total_steps, wall, paths)
 
 
 SHAPE_FIELDS = ("env_id", "hidden_units", "memory_size")

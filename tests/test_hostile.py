@@ -210,6 +210,15 @@ def _npz_member(array):
     return buffer.getvalue()
 
 
+def _history_edit(folder, column, value):
+    import pandas as pd
+    history = pd.read_csv(folder / "history.csv")
+    history[column] = history[column].astype(object if isinstance(value, str) else float)
+    history.loc[1, column] = value
+    (folder / "history.csv").write_text(history.to_csv(index=False))
+    forge(folder, lambda m: None)
+
+
 CRAFTED = [
     ("files as a list", lambda f: forge(f, lambda m: m.update(files=list(m["files"])), False), "must list exactly"),
     ("files as a string", lambda f: forge(f, lambda m: m.update(files="agent.npz"), False), "must list exactly"),
@@ -223,6 +232,11 @@ CRAFTED = [
     ("negative steps", lambda f: forge(f, lambda m: m.update(total_steps=-5)), "total_steps"),
     ("NaN weights", lambda f: (_nan_weights(f), forge(f, lambda m: None)), "NaN"),
     ("4 TiB npy header", lambda f: (_huge_header(f), forge(f, lambda m: None)), "unreadable data"),
+    ("infinite return in history", lambda f: _history_edit(f, "return", float("inf")), "infinite or missing"),
+    ("missing average in history", lambda f: _history_edit(f, "moving_average", float("nan")), "infinite or missing"),
+    ("text in history", lambda f: _history_edit(f, "steps", "many"), "not numbers"),
+    ("history's episodes renumbered", lambda f: _history_edit(f, "episode", 7.0), "episodes are not 1 to 6"),
+    ("history's epsilon 2", lambda f: _history_edit(f, "epsilon", 2.0), "epsilon in [0, 1]"),
 ]
 
 
@@ -236,6 +250,17 @@ def test_crafted_checkpoint_is_skipped_with_its_reason_and_the_previous_one_used
     assert found is not None and found.path == previous
     assert len(messages) == 1 and messages[0].startswith("skipping damaged checkpoint: ckpt-000006")
     assert reason in messages[0], messages
+
+
+def test_checkpoint_folder_renamed_to_a_later_number_is_skipped_and_pruned(tmp_path, trained_run):
+    newest, previous = _made_run(tmp_path, trained_run)
+    renamed = previous.rename(previous.with_name("ckpt-000099"))  # episode 3's files under a later name
+    messages = []
+    assert ckpt.latest_valid(tmp_path / "checkpoints", warn=messages.append).path == newest
+    assert messages == ["skipping damaged checkpoint: ckpt-000099: its manifest is of episode 3 (a renamed folder)"]
+    train(DQNConfig(**SMALL, num_episodes=9), tmp_path, resume=True, force=True, checkpoint_every=3)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "checkpoints")] == ["ckpt-000009", "ckpt-000006"]
+    assert not renamed.exists()
 
 
 def test_manifest_edited_by_hand_fails_its_checksum(tmp_path, trained_run):
