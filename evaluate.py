@@ -2,11 +2,7 @@
 
 import sys
 
-from lunar.tfsetup import import_tensorflow_quietly
-
-import_tensorflow_quietly()
-
-from lunar.cli import evaluate_main  # noqa: E402
+from lunar.cli import evaluate_main
 
 if __name__ == "__main__":
     sys.exit(evaluate_main())

@@ -13,19 +13,69 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 
-def check_writable(directory: str | Path) -> None:
-    """Raise UserError unless ``directory`` exists (or could be created) and accepts files.
+def check_writable(directory: str | Path, file_name: str = ".lunar-kit-probe") -> None:
+    """Raise UserError unless ``directory`` is a folder, or could be created, where
+    ``file_name`` can be written the way :func:`atomic_path` writes it.
 
-    Creates nothing, so a refused command leaves the disk as it was.
+    The check is a probe, not ``os.access`` (which passes for root in ``/proc``): a temporary
+    file with :func:`atomic_path`'s name is made and removed at once in the nearest existing
+    folder, and each name still to be created must fit the file system. Leaves the disk as it was.
     """
     from lunar.errors import UserError
 
     directory = Path(directory)
-    probe = directory
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"output folder {directory} is not writable")
+    prefix, suffix = temporary_affixes(Path(file_name))
+    if "\0" in str(directory) or "\0" in file_name:  # Path.exists() says False for such a name
+        raise UserError(f"output folder {str(directory)!r} is not writable: a name holds a NUL byte")
+    try:
+        probe, missing = directory, []
+        while not probe.exists() and probe != probe.parent:
+            missing.append(probe.name)
+            probe = probe.parent
+        if not probe.is_dir():
+            raise UserError(f"output folder {directory} is not writable: {probe} is a file, not a folder")
+        longest = _name_max(probe)
+        too_long = [name for name in [*missing, prefix + "x" * 8 + suffix] if len(os.fsencode(name)) > longest]
+        if too_long:
+            raise UserError(f"cannot write in {directory}: a name there would be longer than the file system's "
+                            f"{longest} bytes ({too_long[0][:40]}...)")
+        if not missing:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=probe)
+            os.close(fd)
+            os.unlink(name)
+        else:
+            tempfile.TemporaryFile(dir=probe).close()
+    except (OSError, ValueError) as error:  # ValueError: a name holding a NUL byte
+        raise UserError(f"output folder {directory} is not writable: "
+                        f"{getattr(error, 'strerror', None) or error}") from None
+
+
+def check_file_target(path: str | Path) -> None:
+    """Raise UserError unless ``path`` can be written as a file by :func:`atomic_path`
+    (see :func:`check_writable`): checked before the work whose result it will hold."""
+    from lunar.errors import UserError
+
+    path = Path(path)
+    try:
+        is_folder = path.is_dir()
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from None
+    if is_folder:
+        raise UserError(f"{path} is a folder, not a file")
+    check_writable(path.parent, path.name)
+
+
+def temporary_affixes(final: Path) -> tuple[str, str]:
+    """The prefix and suffix of :func:`atomic_path`'s temporary file for ``final``: the final
+    suffix is kept (``.mp4``, ``.h5``) so that writers which pick a format from it still work."""
+    return f".{final.stem}.", f".tmp{final.suffix}"
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def named(error: OSError, path: str | Path) -> OSError:
@@ -51,17 +101,15 @@ def fsync_dir(directory: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(final: str | Path, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(final: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; on success move it into place.
 
-    The temporary name keeps the final suffix (``.mp4``, ``.h5``) so that writers
-    which pick a format from the extension still work. On any exception the
-    temporary file is removed and ``final`` is untouched.
+    The temporary name is :func:`temporary_affixes`'. On any exception the temporary file is removed and ``final`` is untouched.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    ext = final.suffix if suffix is None else suffix
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{ext}", dir=final.parent)
+    prefix, suffix = temporary_affixes(final)
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=final.parent)
     os.close(fd)
     os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a saved model should be readable like any file
     tmp = Path(tmp_name)

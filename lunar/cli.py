@@ -5,11 +5,12 @@ on stderr and exit code 2."""
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
+import signal
 import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from lunar.config import INTEGER_LIMITS, DQNConfig, field_docs, load_toml
 from lunar.errors import UserError
@@ -36,10 +37,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _bool(text: str) -> bool:
@@ -116,18 +113,50 @@ def resolve_config(args: argparse.Namespace, base: dict[str, Any] | None = None)
         raise UserError(f"bad configuration: {error}") from None
 
 
-def run_command(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | None) -> int:
-    """Parse, run ``command(args)``; a UserError becomes one line on stderr and exit code 2."""
-    _quiet_tensorflow()
+def run_command(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | None, *,
+                tensorflow: bool = True) -> int:
+    """Parse, import TensorFlow without its start-up log (if ``tensorflow``), run ``command(args)``:
+    the one place where a command's errors become one line on stderr.
+
+    A UserError, or an OSError no check foresaw (a disk that filled up, a file that vanished),
+    is exit code 2. Ctrl-C or SIGTERM before the run's own handler is in place (start-up), or
+    a second one, is exit code 130.
+    """
+    from lunar.tfsetup import import_tensorflow_quietly
+
     args = parser.parse_args(argv)
+    with _sigterm_unwinds():
+        try:
+            if tensorflow:
+                import_tensorflow_quietly()
+            return command(args)
+        except UserError as error:
+            print(f"{parser.prog}: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except OSError as error:
+            print(f"{parser.prog}: error: could not use {error.filename or 'a file'}: {error.strerror or error}",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print(f"{parser.prog}: stopped by Ctrl-C or SIGTERM", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so both end a command the same way."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
     try:
-        return command(args)
-    except UserError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:  # before the run's own handler is in place (start-up) or a second Ctrl-C
-        print(f"{parser.prog}: stopped by Ctrl-C", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals stay as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
@@ -260,18 +289,13 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from lunar.atomic import check_writable, write_text
+    from lunar.atomic import check_file_target, write_text
     from lunar.envs import make_env
-    from lunar.evaluation import check_model_fits, evaluate_policy, load_q_network
+    from lunar.evaluation import check_model_fits, check_protocol, evaluate_policy, load_q_network
     from lunar.networks import greedy_policy
     from lunar.video import check_video_path, episode_frames, write_frames
 
-    if not 0 < args.episodes <= 1_000_000:
-        raise UserError(f"--episodes must be between 1 and 1,000,000, got {args.episodes}")
-    if not 0 <= args.seed <= 2**31 - 1 - args.episodes:
-        raise UserError(f"--seed must be between 0 and {2**31 - 1 - args.episodes:,}, got {args.seed}")
-    if args.model.exists() and not args.model.is_file():
-        raise UserError(f"--model {args.model} is not a regular file")
+    check_protocol(args.episodes, args.seed)
     if args.fps <= 0:
         raise UserError(f"--fps must be positive, got {args.fps}")
     if args.video_episodes <= 0:
@@ -279,9 +303,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     video = None if args.no_video else check_video_path(args.video)
     for target in (video, args.csv):  # checked before the scoring and rendering, not after
         if target is not None:
-            if target.is_dir():
-                raise UserError(f"{target} is a folder; give a file name")
-            check_writable(target.parent)
+            check_file_target(target)
     model = load_q_network(args.model)
     env = make_env(args.env)
     check_model_fits(model, env, args.env)

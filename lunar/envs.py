@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import gymnasium as gym
 import numpy as np
 
@@ -15,12 +17,16 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     if ":" in env_id:
         raise UserError(f"environment {env_id!r}: give a registered Gymnasium id, without a 'module:' prefix "
                         "(the kit does not import modules named in a configuration)")
-    try:
-        env = gym.make(env_id, render_mode=render_mode)
-    except gym.error.Error as error:
-        raise UserError(f"unknown or unavailable Gymnasium environment {env_id!r}: {error}") from None
-    except ImportError as error:
-        raise UserError(f"environment {env_id!r} needs a package that is not installed: {error}") from None
+    with warnings.catch_warnings(record=True) as caught:  # a refused id's warnings only repeat its error
+        warnings.simplefilter("always")
+        try:
+            env = gym.make(env_id, render_mode=render_mode)
+        except gym.error.Error as error:
+            raise UserError(f"unknown or unavailable Gymnasium environment {env_id!r}: {error}") from None
+        except ImportError as error:
+            raise UserError(f"environment {env_id!r} needs a package that is not installed: {error}") from None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     check_spaces(env, env_id)
     return env
 

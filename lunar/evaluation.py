@@ -7,6 +7,8 @@ model is the mean return over seeds ``0..99``. Same model, same seeds, same numb
 
 from __future__ import annotations
 
+import numbers
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,11 +48,17 @@ def load_q_network(path: str | Path) -> Any:
     Every failure is a UserError with one clear line.
     """
     path = Path(path)
-    if not path.exists():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
         raise UserError(f"model file {path} does not exist; train one with `python train.py` "
-                        "(or pass --model PATH)")
-    if path.is_dir():
+                        "(or pass --model PATH)") from None
+    except OSError as error:  # a name too long, a folder that is a file
+        raise UserError(f"cannot read model file {path}: {error.strerror or error}") from None
+    if stat.S_ISDIR(mode):
         raise UserError(f"{path} is a folder, not a Keras model file")
+    if not stat.S_ISREG(mode):
+        raise UserError(f"model file {path} is not a regular file")
     if path.suffix.lower() not in (".h5", ".hdf5", ".keras"):
         raise UserError(f"{path} is not a Keras model file (.h5 or .keras)")
     import keras
@@ -103,11 +111,29 @@ def evaluate_policy(model: Any, env: Any, episodes: int = 100, seed: int = 0,
     return Score(pd.DataFrame(rows))
 
 
+MAX_EPISODES = 1_000_000
+
+
+def check_protocol(episodes: int, seed: int) -> None:
+    """UserError unless ``episodes`` is a whole number in 1..1,000,000 and the reset seeds
+    ``seed .. seed + episodes - 1`` are whole numbers in 0..2**31 - 1."""
+    def whole(value: Any) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    if not (whole(episodes) and 0 < episodes <= MAX_EPISODES):
+        raise UserError(f"episodes must be a whole number between 1 and {MAX_EPISODES:,}, got {episodes!r}")
+    highest = 2**31 - 1 - int(episodes)
+    if not (whole(seed) and 0 <= seed <= highest):
+        raise UserError(f"seed must be a whole number between 0 and {highest:,} for {episodes} episodes, "
+                        f"got {seed!r}")
+
+
 def evaluate(model: str | Path | Any = DEFAULT_MODEL, env: str = "LunarLander-v3", episodes: int = 100,
              seed: int = 0) -> Score:
     """Score a model (a path or a loaded Keras model) with the fixed-seed protocol."""
     from lunar.envs import make_env
 
+    check_protocol(episodes, seed)
     q_network = load_q_network(model) if isinstance(model, (str, Path)) else model
     environment = make_env(env)
     try:

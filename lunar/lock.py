@@ -1,10 +1,11 @@
 """One run per output folder: an OS-level lock that a crashed run cannot leave stuck.
 
 ``flock`` on ``<folder>/.lunar-kit.lock``: the kernel releases it when the process that
-holds it ends, however it ends (``kill -9`` included), so there is nothing stale to clean
-up. A second run into the same folder is refused before it touches anything. Within one
+holds it ends, however it ends (``kill -9`` included), so a stale file locks nothing. A
+second run into the same folder is refused before it touches anything. Within one
 process the lock is re-entrant (the command line takes it before reading a checkpoint,
-``train()`` takes it again).
+``train()`` takes it again). The holder removes the file when it lets go, so a refused or
+finished command leaves none; a lock taken on a file that was removed meanwhile is taken again.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def acquire(folder: str | Path) -> Path:
         os.close(fd)
         raise UserError(f"output folder {folder} is in use by another run (pid {holder}); wait for it to end "
                         "or choose another --output-dir") from None
+    if not _still_named(fd, folder / LOCK_NAME):  # its holder removed it as we opened it: lock the new one
+        os.close(fd)
+        return acquire(folder)
     try:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -58,4 +62,18 @@ def release(folder: str | Path) -> None:
         return
     _held[key][1] -= 1
     if _held[key][1] == 0:
-        os.close(_held.pop(key)[0])
+        fd = _held.pop(key)[0]
+        try:
+            if _still_named(fd, Path(key) / LOCK_NAME):
+                os.unlink(Path(key) / LOCK_NAME)  # while still locked: a waiting run then opens a new file
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def _still_named(fd: int, path: Path) -> bool:
+    """True when ``path`` is the file open as ``fd`` (not removed or replaced since)."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False

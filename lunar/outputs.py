@@ -8,6 +8,7 @@ episodes and at the end; the model ``<stem>_model.h5`` when the run solved.
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +17,7 @@ import pandas as pd
 
 from lunar import checkpoint as ckpt
 from lunar import lock
-from lunar.atomic import check_writable, write_text, write_with
+from lunar.atomic import check_file_target, check_writable, write_text, write_with
 from lunar.config import to_toml
 from lunar.envs import model_stem
 from lunar.errors import UserError
@@ -35,6 +36,8 @@ class RunFolder:
     """The output folder of one run. ``enabled=False`` writes nothing (benchmarks)."""
 
     def __init__(self, output_dir: str | Path, env_id: str, enabled: bool = True) -> None:
+        if not isinstance(output_dir, (str, os.PathLike)):
+            raise UserError(f"the output folder must be a path, got {output_dir!r}")
         if str(output_dir).strip() == "":
             raise UserError("the output folder must not be empty (use . for the current folder)")
         self.output_dir = Path(output_dir)
@@ -44,8 +47,17 @@ class RunFolder:
         self.last_checkpoint: Path | None = None
         self._replace_earlier_run = False
         if enabled:
-            check_writable(output_dir)
+            self.check_targets()
             lock.acquire(output_dir)  # until close(): a second run into this folder is refused
+
+    def check_targets(self) -> None:
+        """UserError unless every file and folder of the run can be written: before the lock and any work."""
+        check_writable(self.output_dir)
+        for key in ("config", "history", "plot", "model"):
+            check_file_target(self.paths[key])
+        checkpoints = self.paths["checkpoints"]
+        if checkpoints.exists() and not checkpoints.is_dir():
+            raise UserError(f"{checkpoints} is a file, but the run keeps its checkpoints in a folder of that name")
 
     def close(self) -> None:
         if self.enabled:

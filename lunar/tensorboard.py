@@ -15,10 +15,7 @@ number (``loss`` and ``mean_q`` are missing before the first update)."""
 def check_folder(logdir: str | Path) -> None:
     """UserError unless ``logdir`` is a folder or can become one (checked before a run writes anything)."""
     from lunar.atomic import check_writable
-    from lunar.errors import UserError
 
-    if Path(logdir).exists() and not Path(logdir).is_dir():
-        raise UserError(f"--tensorboard {logdir} is a file, not a folder")
     check_writable(logdir)
 
 

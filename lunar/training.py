@@ -150,6 +150,9 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     environment steps (benchmarks); ``tensorboard`` is a folder for TensorBoard scalars.
     SIGINT or SIGTERM ends the run after the current episode, with a checkpoint.
     """
+    if config is not None and not isinstance(config, DQNConfig):
+        raise UserError(f"config must be a DQNConfig (lunar.DQNConfig(...) or lunar.config.load_toml(path)), "
+                        f"got {type(config).__name__}")
     config = (config or DQNConfig()).replace(**overrides)
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every <= 0:
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")

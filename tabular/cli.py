@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tabular.errors import UserError
-from tabular.registry import SETTINGS, WORLDS, Outcome, train
+from tabular.registry import SETTINGS, WORLDS, Outcome, check_options, train
 
 EXIT_BAD_INPUT = 2
 FROZENLAKE_HELP = """Q-learning on Gymnasium's FrozenLake-v1, scored by its exact success within the time limit
@@ -82,26 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_arguments(args: argparse.Namespace, out: Path) -> None:
-    """UserError for numbers out of range and an output folder that cannot be written."""
-    import os
-
-    if not 0 <= args.seed <= 2**31 - 1:
-        raise UserError(f"--seed must be between 0 and 2,147,483,647, got {args.seed}")
-    for name, largest in (("episodes", 10_000_000), ("max_steps", 1_000_000), ("states", 10_000)):
-        value = getattr(args, name, None)
-        if value is not None and not 0 < value <= largest:
-            raise UserError(f"--{name.replace('_', '-')} must be between 1 and {largest:,}, got {value:,}")
+    """UserError for options out of range and an output folder that cannot be written."""
+    check_options(args.world, options_of(args))
     if str(out).strip() == "":
         raise UserError("the output folder must not be empty (use . for the current folder)")
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"output folder {out} is not writable")
-    try:  # a file made and removed at once: /proc passes os.access but takes no files
+    if "\0" in str(out):
+        raise UserError("the output folder's name holds a NUL byte")
+    try:  # a file made and removed at once in the nearest existing folder: /proc passes os.access, takes no files
+        probe = out
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise UserError(f"output folder {out} is not writable: {probe} is a file")
         tempfile.TemporaryFile(dir=probe).close()
-    except OSError as error:
-        raise UserError(f"output folder {out} is not writable: {error.strerror or error}") from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the name
+        raise UserError(f"output folder {out} is not writable: {getattr(error, 'strerror', None) or error}") from None
 
 
 def options_of(args: argparse.Namespace) -> dict[str, Any]:

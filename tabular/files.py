@@ -24,17 +24,24 @@ def write_atomically(final: str | Path, writer: Callable[[Path], object]) -> Pat
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(error, OSError) and error.filename is None:  # write() and fsync() name no file
+            raise OSError(error.errno, error.strerror or str(error), str(final)) from None
         raise
     return final
 
 
 def write_gif(path: str | Path, frames: Iterable[np.ndarray], fps: int = 4) -> int:
-    """Frames to an animated GIF, atomically; returns the frame count."""
+    """Frames to an animated GIF, atomically; returns the frame count.
+
+    The GIF is encoded in memory, then written: a full disk fails on the write, naming the
+    file, rather than inside the encoder (whose clean-up would print a second traceback).
+    """
     import imageio.v2 as imageio
 
     frames = list(frames)
-    write_atomically(path, lambda tmp: imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0))
+    data = imageio.mimwrite("<bytes>", frames, format="GIF", duration=1000 / fps, loop=0)
+    write_atomically(path, lambda tmp: tmp.write_bytes(data))
     return len(frames)

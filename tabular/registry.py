@@ -9,6 +9,7 @@ learn it, and how to report the result; the command line only parses and prints.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields, replace
 from typing import Any, Callable
 
@@ -89,6 +90,8 @@ def _make_frozenlake(map: str, slippery: bool, custom_map: str | None, eval_epis
 
 
 def _make_rover(variant: str, misstep_prob: float, slip: float) -> gym.Env:
+    if variant not in ("seed", "course"):
+        raise UserError(f"variant must be 'seed' or 'course', got {variant!r}")
     try:
         return MarsRover.course(misstep_prob=misstep_prob) if variant == "course" else \
             MarsRover(misstep_prob=misstep_prob, slip=slip)
@@ -97,8 +100,6 @@ def _make_rover(variant: str, misstep_prob: float, slip: float) -> gym.Env:
 
 
 def _make_chain(states: int) -> gym.Env:
-    if states < 2:
-        raise UserError("states must be at least 2")
     return ChainMaze(states)
 
 
@@ -132,6 +133,38 @@ WORLDS: dict[str, World] = {
 SETTINGS = tuple(f.name for f in fields(QLearningConfig))
 """Q-learning settings that ``train`` takes as keywords (``episodes``, ``alpha``, ``gamma``...)."""
 
+WHOLE_NUMBERS = {"episodes": (1, 10_000_000), "max_steps": (1, 1_000_000), "seed": (0, 2**31 - 1),
+                 "states": (2, 10_000), "eval_episodes": (1, 10_000_000)}
+"""The whole-number options and settings, and their limits."""
+
+
+def check_options(world: str, options: dict[str, Any]) -> None:
+    """UserError unless ``world`` is known and each keyword of :func:`train` is one of its options
+    or a setting, of the kind of its default and, for a whole number, within :data:`WHOLE_NUMBERS`
+    (ranges of the others are the world's and :class:`QLearningConfig`'s to check)."""
+    if world not in WORLDS:
+        raise UserError(f"unknown world {world!r}; choose one of {', '.join(WORLDS)}")
+    defaults = {**{f.name: f.default for f in fields(QLearningConfig)}, **WORLDS[world].options}
+    for name, value in options.items():
+        if name not in defaults:
+            raise UserError(f"{name!r} is not an option of {world!r} nor a Q-learning setting")
+        _check_kind(name, value, defaults[name])
+
+
+def _check_kind(name: str, value: Any, default: Any) -> None:
+    if name in WHOLE_NUMBERS:
+        low, high = WHOLE_NUMBERS[name]
+        if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= value <= high):
+            raise UserError(f"{name} must be a whole number between {low:,} and {high:,}, got {value!r}")
+    elif isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserError(f"{name} must be True or False, got {value!r}")
+    elif isinstance(default, float):  # its range (NaN included) is checked where it is used
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise UserError(f"{name} must be a number, got {value!r}")
+    elif not isinstance(value, str) and not (default is None and value is None):
+        raise UserError(f"{name} must be a string, got {value!r}")
+
 
 def train(world: str, *, on_episode: Callable[[int, float, float], None] | None = None,
           snapshots: int = 0, **options: Any) -> Outcome:
@@ -142,12 +175,8 @@ def train(world: str, *, on_episode: Callable[[int, float, float], None] | None 
     ``seed=``...). ``on_episode(episode, return, epsilon)`` sees each training episode;
     ``snapshots=10`` keeps the Q-table of the first episode and of one every tenth of the run.
     """
-    if world not in WORLDS:
-        raise UserError(f"unknown world {world!r}; choose one of {', '.join(WORLDS)}")
+    check_options(world, options)
     spec = WORLDS[world]
-    unknown = sorted(set(options) - set(spec.options) - set(SETTINGS))
-    if unknown:
-        raise TypeError(f"train() got an unexpected keyword argument {unknown[0]!r} for world {world!r}")
     world_options = {**spec.options, **{k: v for k, v in options.items() if k in spec.options}}
     env = spec.make(**world_options)
     try:

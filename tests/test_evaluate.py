@@ -137,7 +137,7 @@ def _truncated(path):
     (_cartpole_model, [], "the model maps (4,) -> (2,), but LunarLander-v3 needs (8,) -> (4,)"),
     (_falling_model, ["--env", "NoSuchEnv-v9"], "unknown or unavailable Gymnasium environment"),
     (_falling_model, ["--video", "out.avi"], "must end in .mp4 or .gif"),
-    (_falling_model, ["--episodes", "0"], "--episodes must be between"),
+    (_falling_model, ["--episodes", "0"], "episodes must be a whole number between"),
 ])
 def test_evaluate_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, monkeypatch, make, extra, message):
     monkeypatch.chdir(tmp_path)

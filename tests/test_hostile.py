@@ -151,7 +151,7 @@ def test_model_save_without_space_is_refused_before_hdf5_writes(tmp_path, capsys
 
 
 @pytest.mark.parametrize("target, message", [("tensorboard", "is a file, not a folder"),
-                                             ("csv", "is a folder; give a file name")])
+                                             ("csv", "is a folder, not a file")])
 def test_output_target_that_is_not_usable_is_refused_before_any_work(tmp_path, capsys, target, message):
     out = tmp_path / "out"
     out.mkdir()
@@ -341,8 +341,8 @@ def test_resume_with_another_shape_is_refused_even_with_force(tmp_path, trained_
     ("train", ["--hidden-units", "2000000000"], "hidden_units must be at most"),
     ("train", ["--config", "configs"], "not a regular file"),
     ("train", ["--env", "os:Env-v0"], "no 'module:' prefix"),
-    ("evaluate", ["--seed", "-1"], "--seed must be between"),
-    ("evaluate", ["--episodes", "0"], "--episodes must be between"),
+    ("evaluate", ["--seed", "-1"], "seed must be a whole number between"),
+    ("evaluate", ["--episodes", "0"], "episodes must be a whole number between"),
 ])
 def test_out_of_range_numbers_are_one_line_before_any_work(tmp_path, capsys, command, args, message):
     out = tmp_path / "out"
@@ -363,8 +363,8 @@ def test_config_file_with_a_boolean_seed_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["frozenlake", "--seed", "-1"], "--seed must be between"),
-    (["chain", "--states", "100000000"], "--states must be between"),
+    (["frozenlake", "--seed", "-1"], "seed must be a whole number between"),
+    (["chain", "--states", "100000000"], "states must be a whole number between"),
     (["frozenlake", "--output-dir", "/proc/no/such"], "output folder"),
 ])
 def test_tabular_numbers_and_folders_checked_before_training(args, message):

@@ -247,7 +247,7 @@ def test_tabular_train_takes_each_worlds_settings_and_refuses_other_options():
     assert train("mars-rover", episodes=200).config.gamma == 0.9
     lake = train("frozenlake", map="8x8", slippery=False, episodes=10)
     assert lake.config.max_steps == 100 and lake.config.alpha == 0.5  # FrozenLake-v1's own time limit
-    with pytest.raises(TypeError, match="goal"):
+    with pytest.raises(UserError, match="'goal' is not an option of 'chain'"):
         train("chain", goal="1,1")
     with pytest.raises(UserError, match="unknown world"):
         train("nowhere")

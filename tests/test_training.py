@@ -14,7 +14,8 @@ from lunar.agent import DQNAgent, LearnResult
 from lunar.config import DQNConfig
 from lunar.replay import ReplayMemory
 from lunar.run import Run
-from lunar.training import HISTORY_COLUMNS, run_episode, stop_reason, train, validation_score
+from lunar.checkpoint import HISTORY_COLUMNS
+from lunar.training import run_episode, stop_reason, train, validation_score
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32)

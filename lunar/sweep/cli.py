@@ -63,8 +63,6 @@ def _sweep(args: argparse.Namespace) -> int:
     fixed = {"num_episodes": args.episodes} if args.episodes else {}
     trials = make_plan(args.config, parse_seeds(args.seeds), [parse_override(o) for o in args.overrides], fixed)
     folder = args.output_dir or Path("sweeps") / "-".join(p.stem for p in args.config)
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"--output-dir {folder} is a file, not a folder")
     check_writable(folder)
     sweep = Sweep(folder, trials, args.eval_episodes)
     sweep.check()
@@ -85,7 +83,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def sweep_main(argv: Sequence[str] | None = None) -> int:
     """``lunar-sweep``."""
-    return run_command(sweep_parser(), _sweep, argv)
+    return run_command(sweep_parser(), _sweep, argv, tensorflow=False)
 
 
 def tune_parser() -> argparse.ArgumentParser:
@@ -105,7 +103,7 @@ def tune_parser() -> argparse.ArgumentParser:
 
 def tune_main(argv: Sequence[str] | None = None) -> int:
     """``lunar-tune``."""
-    return run_command(tune_parser(), _tune, argv)
+    return run_command(tune_parser(), _tune, argv, tensorflow=False)
 
 
 def _tune(args: argparse.Namespace) -> int:

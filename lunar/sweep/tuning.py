@@ -39,7 +39,11 @@ def read_space(path: Path) -> dict[str, Any]:
     """The search-space file, checked: its base preset, budget, and each range a valid configuration."""
     from lunar.config import read_toml
 
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError) as error:
+        raise UserError(f"search space {path}: {getattr(error, 'strerror', None) or error}") from None
+    if not is_file:
         raise UserError(f"search space {path} is not a file")
     data = read_toml(path, "search space")
     for key, kind in BUDGET_KEYS.items():
@@ -58,7 +62,10 @@ def read_space(path: Path) -> dict[str, Any]:
             except (TypeError, UserError) as error:
                 raise UserError(f"search space {path}: {name} = {value!r}: {error}") from None
     for seed in data["seeds"]:
-        DQNConfig(**{**data["base_config"], "seed": seed})
+        try:
+            DQNConfig(**{**data["base_config"], "seed": seed})
+        except (TypeError, UserError) as error:
+            raise UserError(f"search space {path}: seed {seed!r}: {error}") from None
     return data
 
 
@@ -69,10 +76,15 @@ def _corners(name: str, spec: Any, path: Path) -> list[Any]:
     if isinstance(spec, dict) and set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
         return spec["choices"]
     if isinstance(spec, dict) and {"low", "high"} <= set(spec) <= {"low", "high", "log"} and \
-            spec["low"] < spec["high"]:
+            all(_number(spec[k]) for k in ("low", "high")) and isinstance(spec.get("log", False), bool) and \
+            spec["low"] < spec["high"] and (spec["low"] > 0 or not spec.get("log")):
         return [spec["low"], spec["high"]]
     raise UserError(f"search space {path}: {name} must be {{ choices = [...] }} or {{ low = A, high = B, log = "
-                    "true|false }} with A < B")
+                    "true|false }} with numbers A < B (A > 0 when log = true)")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def tune_domains(space: dict[str, Any]) -> dict[str, Any]:
@@ -122,8 +134,6 @@ def tune_command(args: argparse.Namespace) -> int:
 
     space = read_space(args.space)
     folder = args.output_dir or Path("tunes") / args.space.stem
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"--output-dir {folder} is a file, not a folder")
     check_writable(folder)
     engine.import_ray()
     import optuna
