@@ -39,13 +39,10 @@ def check_writable(directory: str | Path, file_name: str = ".lunar-kit-probe") -
         if too_long:
             raise UserError(f"cannot write in {directory}: a name there would be longer than the file system's "
                             f"{longest} bytes ({too_long[0][:40]}...)")
-        if not missing:
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=probe)
-            os.close(fd)
-            os.unlink(name)
-        else:
-            tempfile.TemporaryFile(dir=probe).close()
-    except (OSError, ValueError) as error:  # ValueError: a name holding a NUL byte
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except (OSError, ValueError) as error:  # ValueError: a name the OS cannot represent
         raise UserError(f"output folder {directory} is not writable: "
                         f"{getattr(error, 'strerror', None) or error}") from None
 

@@ -212,7 +212,8 @@ def test_console_script_refusal_is_one_line_without_tensorflows_start_up_log(tmp
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_train_interrupted_during_start_up_is_one_line_and_exit_130(tmp_path, sig):
     proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *SMALL_RUN, "--output-dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
     time.sleep(1.0)  # importing TensorFlow
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
