@@ -11,11 +11,17 @@ import pandas as pd
 from lunar.atomic import write_with
 
 
+def mean_of_last(values: Sequence[float], window: int) -> float:
+    """The course's ``np.mean(total_point_history[-num_p_av:])``: the mean of the last ``window``
+    values, of all of them while there are fewer. The kit's one moving average."""
+    return float(np.mean(np.asarray(values[-window:], dtype=np.float64)))
+
+
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at each position (fewer at the start), as the
-    course's ``np.mean(total_point_history[-num_p_av:])``."""
-    series = pd.Series(np.asarray(values, dtype=np.float64))
-    return series.rolling(window, min_periods=1).mean().to_numpy()
+    """:func:`mean_of_last` at each episode: the same numbers as a history's ``moving_average``
+    column, from episode 1 on."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.array([mean_of_last(values[:i + 1], window) for i in range(len(values))])
 
 
 def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
@@ -33,7 +39,7 @@ def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
     window = int(kwargs.get("window_size", max(1, (upper * 10) // 100)))
     points = np.asarray(point_history[lower:upper], dtype=np.float64)
     episodes = np.arange(lower, lower + len(points))
-    rolling = pd.Series(points).rolling(max(1, window)).mean().to_numpy()
+    rolling = moving_average(points, max(1, window))
     frame = pd.DataFrame({"episode": episodes, "return": points, "rolling_mean": rolling})
 
     import matplotlib

@@ -20,6 +20,7 @@ from lunar.checkpoint import HISTORY_COLUMNS, Bundle
 from lunar.config import DQNConfig
 from lunar.envs import get_rng_state, make_env, set_rng_state, space_sizes
 from lunar.errors import UserError
+from lunar.plotting import mean_of_last
 from lunar.replay import ReplayMemory
 
 @dataclass
@@ -63,7 +64,7 @@ class Run:
 
     def average(self) -> float:
         """The course's ``np.mean(total_point_history[-num_p_av:])``."""
-        return float(np.mean([row["return"] for row in self.history[-self.config.num_p_av:]]))
+        return mean_of_last([row["return"] for row in self.history], self.config.num_p_av)
 
     def record(self, episode_return: float, steps: int, losses: list[float], mean_qs: list[float]) -> dict[str, Any]:
         """Append a finished episode's row to the history and return it."""

@@ -117,6 +117,18 @@ def test_run_episode_records_the_moving_average_of_the_last_num_p_av_returns():
     assert [row["episode"] for row in run.history] == [1, 2, 3]
 
 
+def test_learning_curve_plots_the_historys_moving_average_from_episode_one(tmp_path):
+    from lunar.plotting import plot_history
+
+    run = _scripted_run(length=3, terminates=True, num_p_av=2)
+    for length in [3, 1, 2, 5]:
+        run.env.length = length
+        run_episode(run)
+    history = [row["moving_average"] for row in run.history]
+    plotted = plot_history([row["return"] for row in run.history], window_size=2, filename=tmp_path / "c.png")
+    assert plotted["rolling_mean"].tolist() == history  # [6.0, 3.5, 2.0, 9.0]: the same numbers, none missing
+
+
 def _lean_following_weights(network) -> list[np.ndarray]:
     """Weights for the two-hidden-layer Q-network under which argmax_a Q(s, a) pushes the cart
     toward the pole's lean (action 1 when the angle s[2] > 0): a policy that lasts tens of steps,
