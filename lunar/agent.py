@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from lunar.losses import q_learning_loss
-from lunar.networks import create_networks, numpy_forward, numpy_weights
+from lunar.networks import create_networks, dense_stack_problem, numpy_forward, numpy_weights
 from lunar.replay import unpack
 
 
@@ -18,6 +18,50 @@ def update_target_network(q_network: keras.Model, target_q_network: keras.Model,
     """Soft (Polyak) update: ``theta_target <- tau * theta + (1 - tau) * theta_target``, every weight."""
     for target_weights, q_net_weights in zip(target_q_network.weights, q_network.weights):
         target_weights.assign(tau * q_net_weights + (1.0 - tau) * target_weights)
+
+
+@dataclass(frozen=True)
+class LabCode:
+    """A learner's own lab code, trained in the kit's loop; each part left None is the kit's.
+
+    ``compute_loss(experiences, gamma, q_network, target_q_network)`` has the course's
+    signature; the networks must be a Dense/ReLU stack with a linear head (the course's), so
+    that the loop can act in numpy on their weights; ``optimizer`` is any Keras optimizer.
+    """
+
+    compute_loss: Callable[..., Any] | None = None
+    q_network: keras.Model | None = None
+    target_q_network: keras.Model | None = None
+    optimizer: Any = None
+
+    def given(self) -> list[str]:
+        return [name for name in ("compute_loss", "q_network", "target_q_network", "optimizer")
+                if getattr(self, name) is not None]
+
+
+def check_lab_code(code: LabCode, state_size: int, num_actions: int) -> None:
+    """UserError unless the learner's parts fit the environment and the kit's loop: both networks
+    or neither, each a Dense/ReLU stack with a linear head from ``state_size`` to ``num_actions``,
+    a Keras optimizer, a callable ``compute_loss``."""
+    from lunar.errors import UserError
+
+    if (code.q_network is None) != (code.target_q_network is None):
+        raise UserError("give both q_network and target_q_network, or neither")
+    for name in ("q_network", "target_q_network"):
+        model = getattr(code, name)
+        if model is not None:
+            problem = dense_stack_problem(model, state_size, num_actions)
+            if problem:
+                raise UserError(f"{name}: {problem}")
+    if code.optimizer is not None and not isinstance(code.optimizer, keras.optimizers.Optimizer):
+        raise UserError(f"optimizer must be a Keras optimizer, got {type(code.optimizer).__name__}")
+    if code.compute_loss is not None and not callable(code.compute_loss):
+        raise UserError(f"compute_loss must be a function, got {type(code.compute_loss).__name__}")
+
+
+UPDATE_MODES = ("XLA", "tf.function", "eager")
+"""How the update runs, fastest first. The kit's own code always runs compiled as asked; a
+learner's ``compute_loss`` falls back to the next mode when one fails on it."""
 
 
 @dataclass(frozen=True)
@@ -77,13 +121,20 @@ class DQNAgent:
     def __init__(self, state_size: int, num_actions: int, *, alpha: float = 1e-3, tau: float = 1e-3,
                  hidden_units: int = 64, seed: int | None = 0, loss: str = "mse",
                  double_dqn: bool = False, grad_clip_norm: float = 0.0, batch_size: int | None = None,
-                 jit_compile: bool = True) -> None:
+                 jit_compile: bool = True, lab_code: LabCode | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
         self.state_size, self.num_actions = state_size, num_actions
         self.tau, self.loss_name, self.double_dqn = tau, loss, double_dqn
         self.grad_clip_norm, self.batch_size, self.jit_compile = grad_clip_norm, batch_size, jit_compile
-        self.q_network, self.target_q_network = create_networks(state_size, num_actions, hidden_units, seed)
-        self.optimizer = keras.optimizers.Adam(learning_rate=alpha, name="adam")  # a fixed name: fixed paths
-        self.optimizer.build(self.q_network.trainable_variables)
+        self.lab_code, self.notify = lab_code or LabCode(), notify or (lambda text: None)
+        if self.lab_code.q_network is not None:
+            self.q_network, self.target_q_network = self.lab_code.q_network, self.lab_code.target_q_network
+        else:
+            self.q_network, self.target_q_network = create_networks(state_size, num_actions, hidden_units, seed)
+        self.optimizer = self.lab_code.optimizer or keras.optimizers.Adam(learning_rate=alpha, name="adam")  # a
+        if not self.optimizer.built:                                                   # fixed name: fixed paths
+            self.optimizer.build(self.q_network.trainable_variables)
+        self.update_mode = UPDATE_MODES[0] if jit_compile else UPDATE_MODES[1]
         self.acting_weights = numpy_weights(self.q_network)
         self._output = UpdateOutput(self.q_network.weights)
         self._calls: dict[int, Callable[..., Any]] = {}  # number of gradient steps -> compiled update
@@ -92,8 +143,11 @@ class DQNAgent:
     # --- learning ----------------------------------------------------------
     def _gradient_step(self, experiences: tuple, gamma: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
-            loss = q_learning_loss(experiences, gamma, self.q_network, self.target_q_network,
-                                   loss=self.loss_name, double_dqn=self.double_dqn)
+            if self.lab_code.compute_loss is not None:
+                loss = self.lab_code.compute_loss(experiences, gamma, self.q_network, self.target_q_network)
+            else:
+                loss = q_learning_loss(experiences, gamma, self.q_network, self.target_q_network,
+                                       loss=self.loss_name, double_dqn=self.double_dqn)
         gradients = tape.gradient(loss, self.q_network.trainable_variables)
         if self.grad_clip_norm > 0:
             gradients, _ = tf.clip_by_global_norm(gradients, self.grad_clip_norm)
@@ -121,12 +175,12 @@ class DQNAgent:
     def _first_update(self, batches: tf.Tensor, gamma: tf.Tensor) -> np.ndarray:
         """Compile the update, run it, and choose how later calls go: through
         :func:`call_without_binding` if that runs and repeats this update bit for bit
-        (output and every variable), else through TensorFlow's public call."""
-        spec = tf.TensorSpec([batches.shape[0], self.batch_size, batches.shape[2]], tf.float32)
-        fn = tf.function(self._update, jit_compile=self.jit_compile, autograph=False  # autograph: no tensor
-                         ).get_concrete_function(spec, tf.TensorSpec([], tf.float32))  # control flow here
+        (output and every variable), else through TensorFlow's public call. A learner's
+        ``compute_loss`` that one mode cannot run falls back to the next (:data:`UPDATE_MODES`)."""
         before = self.weights_state()
-        public = fn(batches, gamma).numpy()
+        fn, public = self._compiled_first_call(batches, gamma, before)
+        if fn is None:
+            return public
         after = self.weights_state()
         self._calls[int(batches.shape[0])] = fn
         try:
@@ -141,6 +195,39 @@ class DQNAgent:
         else:
             self.load_weights_state(after)
         return public
+
+    def _compiled_first_call(self, batches: tf.Tensor, gamma: tf.Tensor,
+                             before: dict[str, np.ndarray]) -> tuple[Any, np.ndarray]:
+        """(the compiled update, its first output), or (None, output) when it runs eagerly."""
+        modes = UPDATE_MODES[UPDATE_MODES.index(self.update_mode):]
+        if self.lab_code.compute_loss is None:
+            modes = modes[:1]  # the kit's own update: compiled as asked, or its error
+        spec = tf.TensorSpec([batches.shape[0], self.batch_size, batches.shape[2]], tf.float32)
+        for mode in modes:
+            try:
+                if mode == "eager":
+                    self._calls[int(batches.shape[0])] = lambda b, g: self._update(b, g)
+                    public = self._update(batches, gamma).numpy()
+                    self._announce(mode, reason)
+                    return None, public
+                fn = tf.function(self._update, jit_compile=mode == "XLA", autograph=False  # autograph: no tensor
+                                 ).get_concrete_function(spec, tf.TensorSpec([], tf.float32))  # control flow
+                public = fn(batches, gamma).numpy()
+                if mode != modes[0]:
+                    self._announce(mode, reason)
+                return fn, public
+            except Exception as error:  # noqa: BLE001 - the learner's code: say why, try the next mode
+                if mode == modes[-1]:
+                    raise
+                lines = str(error).strip().splitlines()
+                reason = f"{type(error).__name__}: {lines[0][:160] if lines else ''}"
+                self.load_weights_state(before)
+        raise AssertionError("unreachable")
+
+    def _announce(self, mode: str, reason: str) -> None:
+        self.update_mode = mode
+        self.notify(f"note: your compute_loss runs {'as a plain tf.function' if mode == 'tf.function' else 'eagerly'}"
+                    f" (slower), because the faster mode failed on it: {reason}")
 
     def _gamma_tensor(self, gamma: float) -> tf.Tensor:
         if gamma != self._gamma[0]:

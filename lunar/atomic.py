@@ -101,7 +101,8 @@ def fsync_dir(directory: str | Path) -> None:
 def atomic_path(final: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; on success move it into place.
 
-    The temporary name is :func:`temporary_affixes`'. On any exception the temporary file is removed and ``final`` is untouched.
+    The temporary name is :func:`temporary_affixes`'. On any exception the temporary file
+    is removed and ``final`` is untouched.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,28 @@ def create_networks(state_size: int, num_actions: int, hidden_units: int = 64,
     return q_network, target_q_network
 
 
+def dense_stack_problem(model: Any, state_size: int, num_actions: int) -> str | None:
+    """Why :func:`numpy_forward` cannot stand for ``model`` on these sizes, or None: it must be a
+    built Keras model of Dense layers, ReLU between them and a linear head, from ``state_size``
+    inputs to ``num_actions`` outputs."""
+    if not isinstance(model, keras.Model):
+        return f"must be a Keras model, got {type(model).__name__}"
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not layers or not all(isinstance(layer, keras.layers.Dense) for layer in layers):
+        return "the kit acts in numpy on a stack of Dense layers, as in the lab; this model has " + \
+            ", ".join(type(layer).__name__ for layer in layers)
+    activations = [layer.get_config()["activation"] for layer in layers]
+    if any(a != "relu" for a in activations[:-1]) or activations[-1] != "linear":
+        return f"needs ReLU hidden layers and a linear output layer, got activations {activations}"
+    try:
+        out = model(np.zeros((1, state_size), np.float32))
+    except Exception as error:  # noqa: BLE001 - any failure: the model does not take these states
+        return f"does not take states of size {state_size} ({type(error).__name__})"
+    if tuple(out.shape) != (1, num_actions):
+        return f"gives {tuple(out.shape)[1:]} outputs for one state, the environment has {num_actions} actions"
+    return None
+
+
 def numpy_weights(model: keras.Model) -> list[np.ndarray]:
     """The model's weights as numpy arrays, kernel and bias of each Dense layer in order."""
     return [np.asarray(v) for v in model.weights]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from lunar.agent import DQNAgent
+from lunar.agent import DQNAgent, LabCode
 from lunar.checkpoint import HISTORY_COLUMNS, Bundle
 from lunar.config import DQNConfig
 from lunar.envs import get_rng_state, make_env, set_rng_state, space_sizes
@@ -43,13 +43,16 @@ class Run:
     started: float = field(default_factory=time.perf_counter)
 
     @classmethod
-    def start(cls, config: DQNConfig, jit_compile: bool = True) -> "Run":
+    def start(cls, config: DQNConfig, jit_compile: bool = True, lab_code: LabCode | None = None,
+              notify: Callable[[str], None] | None = None) -> "Run":
+        """A fresh run; ``lab_code`` (see :func:`lunar.agent.check_lab_code`) replaces the kit's parts it gives."""
         env = make_env(config.env_id)
         state_size, num_actions = space_sizes(env)
         agent = DQNAgent(state_size, num_actions, alpha=config.alpha, tau=config.tau,
                          hidden_units=config.hidden_units, seed=config.seed, loss=config.loss,
                          double_dqn=config.double_dqn, grad_clip_norm=config.grad_clip_norm,
-                         batch_size=config.minibatch_size, jit_compile=jit_compile)
+                         batch_size=config.minibatch_size, jit_compile=jit_compile, lab_code=lab_code,
+                         notify=notify)
         return cls(config, env, agent, ReplayMemory(config.memory_size, state_size),
                    np.random.default_rng(config.seed), config.epsilon_start, reset_seed=config.seed)
 

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from lunar import checkpoint as ckpt
+from lunar.agent import LabCode, check_lab_code
 from lunar.config import DQNConfig, differences
-from lunar.envs import make_env
+from lunar.envs import make_env, space_sizes
 from lunar.errors import OutputError, UserError
 from lunar.evaluation import VALIDATION_SEED, evaluate
 from lunar.exploration import epsilon_greedy, get_new_eps
@@ -137,7 +138,9 @@ def validation_passes(run: Run, message: Callable[[str], None]) -> bool:
 def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
           resume: bool | ckpt.Checkpoint = False, force: bool = False, checkpoint_every: int = 50,
           reporter: Reporter | None = None, save_outputs: bool = True, max_total_steps: int | None = None,
-          jit_compile: bool = True, tensorboard: str | Path | None = None, **overrides: Any) -> TrainResult:
+          jit_compile: bool = True, tensorboard: str | Path | None = None,
+          compute_loss: Callable[..., Any] | None = None, q_network: Any = None, target_q_network: Any = None,
+          optimizer: Any = None, **overrides: Any) -> TrainResult:
     """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score`` (and,
     when ``validation_episodes`` is set, the greedy validation test of :func:`validation_passes`).
 
@@ -149,6 +152,9 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     checkpoint's are refused unless ``force``. ``max_total_steps`` stops after that many
     environment steps (benchmarks); ``tensorboard`` is a folder for TensorBoard scalars.
     SIGINT or SIGTERM ends the run after the current episode, with a checkpoint.
+
+    ``compute_loss``, ``q_network`` + ``target_q_network`` and ``optimizer`` train a learner's
+    own lab code (any subset; the rest is the kit's) in this loop, see :class:`lunar.agent.LabCode`.
     """
     if config is not None and not isinstance(config, DQNConfig):
         raise UserError(f"config must be a DQNConfig (lunar.DQNConfig(...) or lunar.config.load_toml(path)), "
@@ -157,17 +163,24 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every <= 0:
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     reporter = reporter or SilentReporter()
+    lab_code = LabCode(compute_loss, q_network, target_q_network, optimizer)
+    if lab_code.given() and resume is not False:
+        raise UserError("a run of your own lab code cannot be resumed yet: start it again without resume")
     if tensorboard is not None:
         from lunar.tensorboard import TensorBoardReporter, check_folder
         check_folder(tensorboard)
-    make_env(config.env_id).close()  # an unusable environment is refused before the folder is touched
+    env = make_env(config.env_id)  # an unusable environment, or lab code that does not fit it, is refused
+    check_lab_code(lab_code, *space_sizes(env))  # before the folder is touched
+    env.close()
     folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)  # locks the folder
     try:
         if tensorboard is not None:
             reporter = TensorBoardReporter(tensorboard, reporter)
         checkpoint = _checkpoint_to_resume(resume, folder, config, force, reporter)
         configure_tensorflow()
-        run, checkpoint = _start_run(config, checkpoint, jit_compile, folder)
+        if lab_code.given():
+            reporter.message(f"training your {', '.join(lab_code.given())} in the kit's loop")
+        run, checkpoint = _start_run(config, checkpoint, jit_compile, folder, lab_code, reporter.message)
         if checkpoint is not None:
             reporter.message(f"Resumed from {checkpoint.path} at episode {len(checkpoint.history)}")
         return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, checkpoint_every,
@@ -226,12 +239,12 @@ def _checkpoint_to_resume(resume: bool | ckpt.Checkpoint, folder: RunFolder, con
     return found
 
 
-def _start_run(config: DQNConfig, checkpoint: ckpt.Checkpoint | None, jit_compile: bool,
-               folder: RunFolder) -> tuple[Run, ckpt.Checkpoint | None]:
+def _start_run(config: DQNConfig, checkpoint: ckpt.Checkpoint | None, jit_compile: bool, folder: RunFolder,
+               lab_code: LabCode, notify: Callable[[str], None]) -> tuple[Run, ckpt.Checkpoint | None]:
     """A new run, or the run of the newest checkpoint whose arrays fit this agent (a forged or
     foreign one is skipped like a damaged one), and the checkpoint it came from."""
     if checkpoint is None:
-        return Run.start(config, jit_compile), None
+        return Run.start(config, jit_compile, lab_code if lab_code.given() else None, notify), None
     episode = len(checkpoint.history)
     older = ckpt.valid_checkpoints(folder.paths["checkpoints"], warn=warn, older_than=episode)
     reasons = []

@@ -278,3 +278,99 @@ def test_course_import_lines_work_from_root_and_notebooks(folder):
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "0.001 test_compute_loss" in done.stdout
+
+
+# --------------------------------------------- the learner's code trained in the kit's loop
+CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32, target_score=1e9, max_num_timesteps=60,
+                seed=3, num_episodes=8)
+
+
+class Messages:
+    """A reporter that keeps the run's messages."""
+
+    def __init__(self):
+        self.lines = []
+
+    def start(self, config, first_episode): ...
+    def episode(self, row): ...
+    def stop(self): ...
+
+    def message(self, text):
+        self.lines.append(text)
+
+
+def cartpole_networks(like):
+    """The lab's two Sequential networks, for CartPole's 4 inputs and 2 actions, starting from ``like``'s weights."""
+    def network():
+        return Sequential([tf.keras.layers.Input((4,)), tf.keras.layers.Dense(64, activation="relu"),
+                           tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dense(2, activation="linear")])
+    q_network, target_q_network = network(), network()
+    q_network.set_weights(like.get_weights())
+    target_q_network.set_weights(like.get_weights())
+    return q_network, target_q_network
+
+
+def test_train_runs_the_learners_code_in_the_kits_loop_as_the_kits_own(tmp_path):
+    from lunar.config import DQNConfig
+    from lunar.networks import build_q_network
+    from lunar.training import train
+
+    config = DQNConfig(**CARTPOLE)
+    kit = train(config, tmp_path / "kit", save_outputs=False)
+    q_network, target_q_network = cartpole_networks(build_q_network(4, 2, seed=config.seed))
+    messages = Messages()
+    own = train(config, tmp_path / "own", save_outputs=False, reporter=messages, compute_loss=course_compute_loss,
+                q_network=q_network, target_q_network=target_q_network,
+                optimizer=tf.keras.optimizers.Adam(learning_rate=config.alpha))
+    assert messages.lines == ["training your compute_loss, q_network, target_q_network, optimizer in the kit's loop"]
+    np.testing.assert_array_equal(own.history["steps"], kit.history["steps"])  # the same episodes were played
+    np.testing.assert_allclose(own.history["loss"], kit.history["loss"], rtol=1e-4)
+
+
+def eager_only_compute_loss(experiences, gamma, q_network, target_q_network):
+    states, actions, rewards, next_states, done_vals = experiences
+    max_qsa = np.max(target_q_network(next_states).numpy(), axis=-1)  # .numpy(): eager only
+    y_targets = rewards + (1 - done_vals) * gamma * max_qsa
+    q_values = tf.gather(q_network(states), tf.cast(actions, tf.int32), batch_dims=1)
+    return tf.reduce_mean(tf.square(y_targets - q_values))
+
+
+def python_function_compute_loss(experiences, gamma, q_network, target_q_network):
+    states, actions, rewards, next_states, done_vals = experiences
+    y_targets = rewards + (1 - done_vals) * gamma * tf.reduce_max(target_q_network(next_states), axis=-1)
+    y_targets = tf.py_function(lambda y: y, [y_targets], tf.float32)  # runs in a tf.function, not under XLA
+    q_values = tf.gather(q_network(states), tf.cast(actions, tf.int32), batch_dims=1)
+    return tf.reduce_mean(tf.square(y_targets - q_values))
+
+
+@pytest.mark.parametrize("loss, mode", [(eager_only_compute_loss, "eagerly"),
+                                        (python_function_compute_loss, "as a plain tf.function")])
+def test_train_falls_back_from_xla_for_the_learners_loss_and_says_why(tmp_path, loss, mode):
+    from lunar.training import train
+
+    messages = Messages()
+    result = train(output_dir=tmp_path, save_outputs=False, reporter=messages, compute_loss=loss,
+                   **dict(CARTPOLE, num_episodes=3))
+    assert len(result.history) == 3 and result.history["loss"].notna().any()
+    notes = [line for line in messages.lines if line.startswith("note: your compute_loss runs")]
+    assert len(notes) == 1 and mode in notes[0], messages.lines
+
+
+@pytest.mark.parametrize("parts, message", [
+    (lambda: dict(q_network=course_network()), "give both q_network and target_q_network"),
+    (lambda: dict(q_network=course_network(), target_q_network=course_network()), "does not take states of size 4"),
+    (lambda: dict(q_network=Sequential([tf.keras.layers.Input((4,)), tf.keras.layers.Dense(4)]),
+                  target_q_network=Sequential([tf.keras.layers.Input((4,)), tf.keras.layers.Dense(4)])), "2 actions"),
+    (lambda: dict(q_network=Sequential([tf.keras.layers.Input((4,)), tf.keras.layers.Dense(8, activation="tanh"),
+                                        tf.keras.layers.Dense(2)]),
+                  target_q_network=Sequential([tf.keras.layers.Input((4,)), tf.keras.layers.Dense(2)])),
+     "needs ReLU hidden layers"),
+    (lambda: dict(optimizer="adam"), "must be a Keras optimizer"),
+])
+def test_train_refuses_learner_parts_that_do_not_fit_before_any_work(tmp_path, parts, message):
+    from lunar.errors import UserError
+    from lunar.training import train
+
+    with pytest.raises(UserError, match=message):
+        train(output_dir=tmp_path / "out", **CARTPOLE, **parts())
+    assert not (tmp_path / "out").exists()
