@@ -2,7 +2,7 @@
 
 import sys
 
-from lunar.cli import train_main
+from grading.lab import train_main
 
 if __name__ == "__main__":
     sys.exit(train_main())

@@ -107,8 +107,9 @@ def _shape(node: ast.FunctionDef) -> str:
 
 
 def grade(namespace: Mapping[str, Any], values: Mapping[str, Any], own: Collection[str],
-          undefined: Mapping[str, str] | None = None, agent_learn: str = "exercise") -> list[Result]:
-    """Run every exercise that applies to ``namespace``.
+          undefined: Mapping[str, str] | None = None, agent_learn: str = "exercise",
+          only: Collection[str] | None = None) -> list[Result]:
+    """Run every exercise that applies to ``namespace`` (only those named in ``only``, if given).
 
     ``values``: the notebook's numbers (for :func:`constants`); ``own``: the names of the
     notebook's own functions; ``undefined``: for a name whose statement failed, why;
@@ -118,6 +119,8 @@ def grade(namespace: Mapping[str, Any], values: Mapping[str, Any], own: Collecti
     numbers, undefined = constants(values), undefined or {}
     results = []
     for exercise in EXERCISES:
+        if only is not None and exercise.name not in only:
+            continue
         if not exercise.required and exercise.needs[0] not in own:
             continue
         if exercise.needs[0] == "agent_learn" and agent_learn == "given":

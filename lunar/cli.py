@@ -77,7 +77,11 @@ def train_parser() -> argparse.ArgumentParser:
                         help="continue from the newest valid checkpoint of the run in DIR "
                              "(default: --output-dir)")
     parser.add_argument("--force", action="store_true",
-                        help="resume even if the hyperparameters differ from the checkpoint's")
+                        help="resume even if the hyperparameters differ from the checkpoint's; train a "
+                             "--notebook whose graded tests fail")
+    parser.add_argument("--notebook", type=Path, metavar="FILE", default=None,
+                        help="train a lab notebook's own compute_loss, networks and optimizer (its definitions "
+                             "run, as lunar-grade runs them) in this loop, after their graded tests")
     parser.add_argument("--checkpoint-every", type=bounded_int(1, 10_000_000, "a whole number of episodes"),
                         default=None, metavar="N",
                         help="write a checkpoint every N episodes (and on Ctrl-C / SIGTERM); default 50, "
@@ -159,22 +163,32 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def train_main(argv: Sequence[str] | None = None) -> int:
-    """``python train.py``: parse, train, summarise."""
-    return run_command(train_parser(), _train, argv)
+def train_main(argv: Sequence[str] | None = None, lab_code_from: Callable[..., Any] | None = None) -> int:
+    """``python train.py``: parse, train, summarise. ``lab_code_from(path, force, message, seed)`` loads a
+    ``--notebook`` (:func:`grading.lab.lab_code_from`, passed in: ``lunar`` stands alone)."""
+    return run_command(train_parser(), lambda args: _train(args, lab_code_from), argv)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, lab_code_from: Callable[..., Any] | None = None) -> int:
     from lunar import lock
     from lunar.reporting import ConsoleReporter
 
     reporter = ConsoleReporter(quiet=args.quiet)
+    if args.notebook is not None and args.resume is not None:
+        raise UserError("a run of your own lab code cannot be resumed yet: start it again without --resume")
+    if args.notebook is not None and lab_code_from is None:
+        raise UserError("--notebook needs lunar-kit's grading package: run python train.py or lunar-train")
+    if args.notebook is not None:
+        from lunar.training import warn
+        lab = lab_code_from(args.notebook, args.force, warn, resolve_config(args).seed)
+    else:
+        lab = None
     output_dir = args.output_dir if args.resume in (None, True) else Path(args.resume)
     if args.tensorboard is not None:
         from lunar.tensorboard import check_folder
         check_folder(args.tensorboard)
     if args.resume is None:
-        return _train_from(args, output_dir, None, reporter)
+        return _train_from(args, output_dir, None, reporter, lab)
     if not (output_dir / "checkpoints").is_dir():
         raise UserError(f"no valid checkpoint to resume in {output_dir}: it has no checkpoints folder")
     lock.acquire(output_dir)  # before reading: a run still writing there is refused first
@@ -202,7 +216,7 @@ def _checkpoint_to_resume(output_dir: Path) -> Any:
     return checkpoint
 
 
-def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, reporter: Any) -> int:
+def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, reporter: Any, lab: Any = None) -> int:
     from lunar.outputs import output_paths
     from lunar.training import NumericalError, train
 
@@ -213,8 +227,9 @@ def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, rep
     if not args.quiet:
         print(f"{config.env_id}: seed {config.seed}, TensorFlow on {_device_name()}", flush=True)
     try:
+        parts = {} if lab is None else {name: getattr(lab, name) for name in lab.given()}
         result = train(config, output_dir, resume=checkpoint or False, force=args.force,
-                       checkpoint_every=every, reporter=reporter, tensorboard=args.tensorboard)
+                       checkpoint_every=every, reporter=reporter, tensorboard=args.tensorboard, **parts)
     except NumericalError as error:
         print(f"train.py: numerical fault: {error}", file=sys.stderr)
         return 1

@@ -1,0 +1,99 @@
+"""A learner's lab notebook trained in the kit's loop: ``python train.py --notebook my_lab.ipynb``.
+
+The notebook's top-level definitions run in this process by lunar-grade's rule
+(:mod:`grading.notebook`: imports, definitions and assignments, each statement on its
+own, the course's loop never), with the kernel's compatibility layer (``grading/compat``:
+``import gym``, ``pyvirtualdisplay``) on the path while they run. It is the learner's own
+code on their own machine, so it runs here, not in lunar-grade's sandbox: its functions
+must be real TensorFlow functions for the kit's compiled update to call them.
+
+The graded tests of what it defines (Exercises 1 and 2) run before any training; a part
+that fails them is refused with the test's message unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from lunar.errors import UserError
+
+if TYPE_CHECKING:  # lunar.agent imports TensorFlow: train.py imports this module before its quiet import
+    from lunar.agent import LabCode
+
+PARTS = ("compute_loss", "q_network", "target_q_network", "optimizer")
+COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
+COMPAT_MODULES = ("gym", "pyvirtualdisplay", "lunar_grade_kernel")
+
+
+def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[str]]:
+    """The notebook's definitions, run here: (namespace, one line per statement that failed).
+
+    Keras' random seed is set to ``seed`` first: the course's ``tf.random.set_seed(utils.SEED)`` is
+    a call, which the definitions rule leaves out, and the networks' first weights must repeat.
+    """
+    import keras
+    import nbformat
+
+    from grading.notebook import graded_cells
+
+    try:
+        notebook = nbformat.reads(Path(path).read_text(encoding="utf-8"), as_version=4)
+    except (OSError, ValueError) as error:
+        raise UserError(f"--notebook {path}: not a readable notebook ({getattr(error, 'strerror', None) or error})") \
+            from None
+    namespace: dict[str, Any] = {"__name__": "__lab__"}
+    failures = []
+    keras.utils.set_random_seed(seed)
+    sys.path.insert(0, COMPAT)
+    try:
+        import lunar_grade_kernel  # noqa: F401 - Discrete.n as an int, as the course's Keras 2 code expects
+        for cell in graded_cells(notebook):
+            failures += [cell.problem] if cell.problem else []
+            for statement in cell.statements:
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        exec(compile(statement.source, f"<code cell {cell.number}>", "exec"), namespace)
+                except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
+                    failures.append(f"code cell {cell.number}: ``{statement.first_line}`` raised "
+                                    f"{type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}")
+    finally:
+        sys.path.remove(COMPAT)
+        for name in COMPAT_MODULES:  # gone from the import system again; the namespace keeps what it bound
+            sys.modules.pop(name, None)
+    return namespace, failures
+
+
+def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0) -> "LabCode":
+    """The notebook's ``compute_loss``, networks and optimizer (those it defines), after their graded tests."""
+    from grading import exercises
+    from lunar.agent import LabCode
+
+    namespace, failures = notebook_namespace(path, seed)
+    given = [name for name in PARTS if name in namespace]
+    if not given:
+        why = f" ({failures[0]})" if failures else ""
+        raise UserError(f"--notebook {path} defines none of {', '.join(PARTS)}{why}")
+    values = {k: v for k, v in namespace.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    tests = {f"Exercise {2 if name == 'compute_loss' else 1}: {name}" for name in given}
+    failed = [r for r in exercises.grade(namespace, values, own=(), only=tests) if r.status != "passed"]
+    if failed and not force:
+        first = failed[0]
+        raise UserError(f"{first.exercise} fails its graded test: {first.message} (--force trains it anyway)")
+    for result in failed:
+        message(f"note: {result.exercise} fails its graded test, trained anyway (--force): {result.message}")
+    code = LabCode(**{name: namespace.get(name) for name in PARTS})
+    if (code.q_network is None) != (code.target_q_network is None):  # one network of the notebook's: use neither
+        code = LabCode(code.compute_loss, None, None, code.optimizer)
+    return code
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """``python train.py`` and ``lunar-train``, with ``--notebook`` able to load a lab notebook."""
+    from lunar.cli import train_main as kit_train_main
+
+    return kit_train_main(argv, lab_code_from=lab_code_from)

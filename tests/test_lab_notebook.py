@@ -1,0 +1,71 @@
+"""``python train.py --notebook``: a learner's lab notebook trained in the kit's loop, after its graded tests."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from grading.lab import train_main
+from lunar.cli import train_main as kit_train_main
+from tests.course_format import C2_HEAD, course_cells, write
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--episodes", "2", "--max-num-timesteps", "40", "--memory-size", "1000", "--minibatch-size", "16", "--quiet"]
+NO_DONE = C2_HEAD.format(targets="rewards + gamma * max_qsa", loss="MSE(y_targets, q_values)")  # forgets 1 - done
+
+
+def _err_lines(capsys):
+    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+def test_notebook_as_learners_submit_it_trains_in_the_kits_loop(tmp_path, capsys):
+    notebook = write(tmp_path / "C3_W3_A1_Assignment.ipynb", course_cells())  # import gym, LunarLander-v2, ...
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / "run"), *TINY]) == 0
+    history = pd.read_csv(tmp_path / "run" / "lunar_lander_history.csv")
+    assert len(history) == 2 and history["loss"].notna().any()  # its compute_loss ran in updates
+    assert "gym" not in sys.modules  # the compatibility layer left with the notebook's load
+
+
+def test_notebook_run_repeats_with_its_seed(tmp_path):
+    notebook = write(tmp_path / "lab.ipynb", course_cells())
+    for run in ("a", "b"):
+        assert train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / run), *TINY]) == 0
+    a, b = (pd.read_csv(tmp_path / run / "lunar_lander_history.csv").drop(columns="elapsed_seconds") for run in "ab")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_notebook_whose_loss_fails_its_graded_test_is_refused_unless_forced(tmp_path, capsys):
+    notebook = write(tmp_path / "lab.ipynb", course_cells(c2=NO_DONE))
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / "run"), *TINY]) == 2
+    (line,) = _err_lines(capsys)
+    assert "Exercise 2: compute_loss fails its graded test" in line and "--force" in line
+    assert not (tmp_path / "run").exists()
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / "run"), *TINY, "--force"]) == 0
+    assert "trained anyway (--force)" in capsys.readouterr().err
+
+
+def test_notebook_with_the_exercises_unsolved_is_refused_in_one_line(tmp_path, capsys):
+    code = train_main(["--notebook", str(ROOT / "notebooks" / "lab_exercises.ipynb"), "--output-dir",
+                       str(tmp_path / "run"), *TINY])
+    assert code == 2 and "fails its graded test" in _err_lines(capsys)[0]
+
+
+def test_notebook_flag_without_the_loader_and_with_resume_are_refused(tmp_path, capsys):
+    notebook = write(tmp_path / "lab.ipynb", course_cells())
+    assert kit_train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / "run")]) == 2
+    assert "needs lunar-kit's grading package" in _err_lines(capsys)[0]
+    assert train_main(["--notebook", str(notebook), "--resume", str(tmp_path / "run")]) == 2
+    assert "cannot be resumed yet" in _err_lines(capsys)[0]
+
+
+@pytest.mark.parametrize("script", ["train.py", "lunar-train"])
+def test_notebook_flag_works_from_the_script_and_the_console_script(tmp_path, script):
+    notebook = write(tmp_path / "lab.ipynb", course_cells())
+    command = [sys.executable, str(ROOT / "train.py")] if script == "train.py" else \
+        [str(Path(sys.executable).parent / "lunar-train")]
+    done = subprocess.run([*command, "--notebook", str(notebook), "--output-dir", str(tmp_path / "run"), *TINY],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "run" / "lunar_lander_history.csv").is_file()
