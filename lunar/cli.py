@@ -71,8 +71,9 @@ def train_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter)
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help="TOML file of hyperparameters (e.g. configs/fast.toml); flags override it")
-    parser.add_argument("--output-dir", type=_folder, default=Path("models"),
-                        help="where outputs go; one run at a time per folder")
+    parser.add_argument("--output-dir", type=_folder, default=None,
+                        help="where outputs go; one run at a time per folder (default: models, or "
+                             "runs/NOTEBOOK for a --notebook)")
     parser.add_argument("--resume", nargs="?", const=True, default=None, metavar="DIR",
                         help="continue from the newest valid checkpoint of the run in DIR "
                              "(default: --output-dir)")
@@ -183,7 +184,8 @@ def _train(args: argparse.Namespace, lab_code_from: Callable[..., Any] | None = 
         lab = lab_code_from(args.notebook, args.force, warn, resolve_config(args).seed)
     else:
         lab = None
-    output_dir = args.output_dir if args.resume in (None, True) else Path(args.resume)
+    default = Path("models") if args.notebook is None else Path("runs") / args.notebook.stem  # never the kit's model
+    output_dir = (args.output_dir or default) if args.resume in (None, True) else Path(args.resume)
     if args.tensorboard is not None:
         from lunar.tensorboard import check_folder
         check_folder(args.tensorboard)
@@ -248,9 +250,14 @@ def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, rep
 
 def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
     """The end of a run: a table (solved or not, episodes, steps, wall time, files)."""
+    from lunar.reference import summary_line
+    from lunar.symptoms import diagnose
+
     rate = result.total_steps / max(result.wall_seconds, 1e-9)
     if result.status == "solved":
         print(f"\nEnvironment solved in {result.episodes} episodes!")
+    for symptom in diagnose(result.history, config):
+        print(f"symptom: {symptom.line()}")
     if quiet:
         print(f"{result.status}: {result.episodes} episodes, {result.total_steps} steps, "
               f"{result.wall_seconds:.1f} s")
@@ -270,6 +277,7 @@ def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
     for name, path in result.paths.items():
         table.add_row(name, str(path))
     Console(highlight=False).print(table)
+    print(summary_line(result.history, config))
 
 
 def _device_name() -> str:

@@ -22,6 +22,8 @@ from lunar.config import to_toml
 from lunar.envs import model_stem
 from lunar.errors import UserError
 from lunar.plotting import save_learning_curve
+from lunar.reference import reference_for
+from lunar.symptoms import diagnose
 from lunar.run import Run
 
 
@@ -29,6 +31,7 @@ def output_paths(output_dir: str | Path, env_id: str) -> dict[str, Path]:
     out, stem = Path(output_dir), model_stem(env_id)
     return {"model": out / f"{stem}_model.h5", "history": out / f"{stem}_history.csv",
             "plot": out / f"{stem}_history.png", "config": out / f"{stem}_config.toml",
+            "symptoms": out / f"{stem}_symptoms.txt",
             "checkpoints": out / "checkpoints"}
 
 
@@ -53,7 +56,7 @@ class RunFolder:
     def check_targets(self) -> None:
         """UserError unless every file and folder of the run can be written: before the lock and any work."""
         check_writable(self.output_dir)
-        for key in ("config", "history", "plot", "model"):
+        for key in ("config", "history", "plot", "symptoms", "model"):
             check_file_target(self.paths[key])
         checkpoints = self.paths["checkpoints"]
         if checkpoints.exists() and not checkpoints.is_dir():
@@ -96,14 +99,18 @@ class RunFolder:
         write_text(self.paths["history"], history.to_csv(index=False))
         if run.history:
             save_learning_curve(history, self.paths["plot"], window=run.config.num_p_av,
-                                target=run.config.target_score, title=f"DQN on {run.config.env_id}")
+                                target=run.config.target_score, title=f"DQN on {run.config.env_id}",
+                                reference=reference_for(run.config))
 
     def finish(self, run: Run, status: str) -> dict[str, Path]:
         """The last checkpoint and outputs, and the model if the run solved; returns the paths written."""
         if not self.enabled:
             return {}
         self.checkpoint(run)
-        written = {k: self.paths[k] for k in ("history", "plot", "config") if self.paths[k].exists()}
+        history = pd.DataFrame(run.history, columns=ckpt.HISTORY_COLUMNS)
+        found = diagnose(history, run.config)
+        write_text(self.paths["symptoms"], "".join(f"{s.line()}\n" for s in found) or "no named symptom\n")
+        written = {k: self.paths[k] for k in ("history", "plot", "config", "symptoms") if self.paths[k].exists()}
         written["checkpoint"] = self.last_checkpoint  # type: ignore[assignment]
         if status == "solved":
             save_h5(run.saved_network(), self.paths["model"])

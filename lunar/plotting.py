@@ -30,7 +30,8 @@ def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
     Keyword arguments (all optional, as in the course): ``window_size`` (default 10%
     of the episodes), ``lower_limit``, ``upper_limit``, ``plot_rolling_mean_only``,
     ``plot_data_only``; and ``filename`` to save the figure as PNG (atomically)
-    instead of showing it, ``target`` to draw the solving line.
+    instead of showing it, ``target`` to draw the solving line, ``reference`` (a
+    :class:`lunar.reference.Reference`) to draw its band behind the curve.
 
     Returns a DataFrame with columns ``episode``, ``return``, ``rolling_mean``.
     """
@@ -49,6 +50,8 @@ def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 5), facecolor="white")
+    if kwargs.get("reference") is not None:
+        _draw_reference(ax, kwargs["reference"], episodes)
     if not kwargs.get("plot_rolling_mean_only", False):
         ax.plot(episodes, points, linewidth=1, color="cyan", label="return")
     if not kwargs.get("plot_data_only", False):
@@ -69,8 +72,23 @@ def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
     return frame
 
 
+def _draw_reference(ax: Any, reference: Any, episodes: np.ndarray) -> None:
+    """The reference's band behind the curve: 10th-90th and 25th-75th percentiles, and the median."""
+    if len(episodes) == 0:
+        return
+    bands = [reference.band(episode) for episode in range(1, len(episodes) + 1)]
+    band = {p: np.array([b[p] for b in bands]) for p in (10, 25, 50, 75, 90)}
+    x = episodes
+    ax.fill_between(x, band[10], band[90], color="gray", alpha=0.15, linewidth=0,
+                    label=f"reference, {len(reference.seeds)} seeds: 10-90%")
+    ax.fill_between(x, band[25], band[75], color="gray", alpha=0.3, linewidth=0, label="reference: middle half")
+    ax.plot(x, band[50], color="gray", linewidth=1, linestyle=":", label="reference: median")
+
+
 def save_learning_curve(history: pd.DataFrame, path: str | Path, window: int = 100,
-                        target: float | None = None, title: str | None = None) -> Path:
-    """PNG of a training history: returns and their ``window``-episode moving average."""
-    plot_history(history["return"].tolist(), window_size=window, filename=path, target=target, title=title)
+                        target: float | None = None, title: str | None = None, reference: Any = None) -> Path:
+    """PNG of a training history: returns, their ``window``-episode moving average, and
+    ``reference``'s band behind them if given (:mod:`lunar.reference`)."""
+    plot_history(history["return"].tolist(), window_size=window, filename=path, target=target, title=title,
+                 reference=reference)
     return Path(path)

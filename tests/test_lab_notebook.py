@@ -61,11 +61,11 @@ def test_notebook_flag_without_the_loader_and_with_resume_are_refused(tmp_path, 
 
 
 @pytest.mark.parametrize("script", ["train.py", "lunar-train"])
-def test_notebook_flag_works_from_the_script_and_the_console_script(tmp_path, script):
+def test_notebook_flag_works_from_the_script_and_the_console_script_into_runs_by_default(tmp_path, script):
     notebook = write(tmp_path / "lab.ipynb", course_cells())
     command = [sys.executable, str(ROOT / "train.py")] if script == "train.py" else \
         [str(Path(sys.executable).parent / "lunar-train")]
-    done = subprocess.run([*command, "--notebook", str(notebook), "--output-dir", str(tmp_path / "run"), *TINY],
+    done = subprocess.run([*command, "--notebook", str(notebook), *TINY],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "run" / "lunar_lander_history.csv").is_file()
+    assert (tmp_path / "runs" / "lab" / "lunar_lander_history.csv").is_file()  # never over the kit's models/

@@ -1,0 +1,55 @@
+"""Named symptoms, each from a crafted history that shows it, none from healthy ones."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lunar.checkpoint import HISTORY_COLUMNS
+from lunar.config import DQNConfig
+from lunar.plotting import moving_average
+from lunar.symptoms import diagnose
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = DQNConfig()
+EPISODES = 600
+
+
+def _history(returns=None, steps=None, epsilon=None, loss=None, mean_q=None):
+    """A history of the course preset, healthy unless told otherwise: the average rises from -200 to 200."""
+    n = EPISODES
+    returns = np.linspace(-200, 230, n) if returns is None else np.asarray(returns, float)
+    columns = {"episode": np.arange(1, n + 1), "return": returns,
+               "steps": np.full(n, 300) if steps is None else steps,
+               "epsilon": np.maximum(0.01, 0.995 ** np.arange(n)) if epsilon is None else epsilon,
+               "moving_average": moving_average(returns, CONFIG.num_p_av),
+               "loss": np.full(n, 20.0) if loss is None else loss, "mean_q": np.full(n, 30.0) if mean_q is None else mean_q}
+    columns["total_steps"], columns["elapsed_seconds"] = np.cumsum(columns["steps"]), np.arange(n) * 0.1
+    return pd.DataFrame(columns)[HISTORY_COLUMNS]
+
+
+def test_symptoms_none_in_a_healthy_history_nor_in_the_shipped_run():
+    assert diagnose(_history(), CONFIG) == []
+    assert diagnose(pd.read_csv(ROOT / "models" / "lunar_lander_history.csv"), CONFIG) == []
+
+
+@pytest.mark.parametrize("change, name", [
+    (dict(steps=np.r_[np.full(EPISODES - 50, 300), np.full(50, 1000)]), "hovering until the time limit"),
+    (dict(mean_q=np.geomspace(1, 1e5, EPISODES)), "Q-values diverging"),
+    (dict(loss=np.geomspace(1, 1e4, EPISODES)), "loss exploding"),
+    (dict(returns=np.r_[np.full(300, -200.0), np.linspace(-200, 230, EPISODES - 300)],
+          epsilon=np.maximum(0.01, 0.98 ** np.arange(EPISODES))), "epsilon at its floor before the average rose"),
+    (dict(returns=np.random.default_rng(0).normal(-180, 40, EPISODES)), "no learning"),
+    (dict(returns=np.r_[np.linspace(-200, 150, 400), np.full(EPISODES - 400, -190.0)]),
+     "the average collapsed after it rose"),
+])
+def test_symptoms_each_named_from_a_history_that_shows_it(change, name):
+    found = diagnose(_history(**change), CONFIG)
+    assert [s.name for s in found].count(name) == 1, [s.line() for s in found]
+    assert all(s.evidence and s.check for s in found)
+
+
+def test_symptoms_not_judged_before_one_window_of_episodes():
+    short = _history().iloc[:50]
+    assert diagnose(short, CONFIG) == []
