@@ -69,3 +69,16 @@ def test_notebook_flag_works_from_the_script_and_the_console_script_into_runs_by
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "runs" / "lab" / "lunar_lander_history.csv").is_file()  # never over the kit's models/
+
+
+@pytest.mark.slow
+def test_notebook_with_an_undiscounted_loss_trained_anyway_is_named_hovering(tmp_path, capsys):
+    """A real run of known-bad code: y = R + max Q (gamma forgotten) is refused, then, with --force, hovers."""
+    no_gamma = C2_HEAD.format(targets="rewards + max_qsa * (1 - done_vals)", loss="MSE(y_targets, q_values)")
+    notebook = write(tmp_path / "lab.ipynb", course_cells(c2=no_gamma))
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / "run"), "--quiet"]) == 2
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / "run"), "--quiet", "--force",
+                       "--episodes", "400", "--seed", "0"]) == 0
+    symptoms = (tmp_path / "run" / "lunar_lander_symptoms.txt").read_text()
+    assert symptoms.startswith("hovering until the time limit"), symptoms
+    assert "symptom: hovering until the time limit" in capsys.readouterr().out
