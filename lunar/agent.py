@@ -203,26 +203,30 @@ class DQNAgent:
         if self.lab_code.compute_loss is None:
             modes = modes[:1]  # the kit's own update: compiled as asked, or its error
         spec = tf.TensorSpec([batches.shape[0], self.batch_size, batches.shape[2]], tf.float32)
+        reason = ""
         for mode in modes:
             try:
                 if mode == "eager":
+                    fn, public = None, self._update(batches, gamma).numpy()
                     self._calls[int(batches.shape[0])] = lambda b, g: self._update(b, g)
-                    public = self._update(batches, gamma).numpy()
-                    self._announce(mode, reason)
-                    return None, public
-                fn = tf.function(self._update, jit_compile=mode == "XLA", autograph=False  # autograph: no tensor
-                                 ).get_concrete_function(spec, tf.TensorSpec([], tf.float32))  # control flow
-                public = fn(batches, gamma).numpy()
-                if mode != modes[0]:
-                    self._announce(mode, reason)
-                return fn, public
+                else:  # autograph off: the update has no tensor-dependent control flow
+                    fn = tf.function(self._update, jit_compile=mode == "XLA", autograph=False
+                                     ).get_concrete_function(spec, tf.TensorSpec([], tf.float32))
+                    public = fn(batches, gamma).numpy()
             except Exception as error:  # noqa: BLE001 - the learner's code: say why, try the next mode
-                if mode == modes[-1]:
+                if self.lab_code.compute_loss is None:
                     raise
                 lines = str(error).strip().splitlines()
                 reason = f"{type(error).__name__}: {lines[0][:160] if lines else ''}"
                 self.load_weights_state(before)
-        raise AssertionError("unreachable")
+                if mode == modes[-1]:
+                    from lunar.errors import UserError
+                    raise UserError(f"your compute_loss cannot run in the update ({reason})") from None
+                continue
+            if mode != modes[0]:
+                self._announce(mode, reason)
+            return fn, public
+        raise AssertionError("unreachable: the last mode returns or raises")
 
     def _announce(self, mode: str, reason: str) -> None:
         self.update_mode = mode

@@ -374,3 +374,16 @@ def test_train_refuses_learner_parts_that_do_not_fit_before_any_work(tmp_path, p
     with pytest.raises(UserError, match=message):
         train(output_dir=tmp_path / "out", **CARTPOLE, **parts())
     assert not (tmp_path / "out").exists()
+
+
+def broken_compute_loss(experiences, gamma, q_network, target_q_network):
+    states, actions, rewards, next_states, done_vals = experiences
+    return tf.reduce_mean(q_network(states) + tf.zeros((3, 3)))  # shapes that never fit
+
+
+def test_train_refuses_a_learners_loss_that_no_mode_can_run_in_one_line(tmp_path):
+    from lunar.errors import UserError
+    from lunar.training import train
+
+    with pytest.raises(UserError, match="your compute_loss cannot run in the update"):
+        train(output_dir=tmp_path, save_outputs=False, compute_loss=broken_compute_loss, **CARTPOLE)
