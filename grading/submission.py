@@ -58,12 +58,14 @@ def grade_notebook(path: Path, options: Options) -> Report:
     cells = graded_cells(notebook)
     report.rows += [Result("notebook", "error", cell.problem) for cell in cells if cell.problem]
     folder = make_folder(path)
-    kernel = KernelClient(start(folder, options.limits, options.isolation), options.limits, folder)
-    try:
-        undefined = run_cells(kernel, cells, options, report)
-        report.rows += graded(kernel, cells, undefined, options)
+    try:  # the folder goes however this ends, a Ctrl-C while the kernel starts included
+        kernel = KernelClient(start(folder, options.limits, options.isolation), options.limits, folder)
+        try:
+            undefined = run_cells(kernel, cells, options, report)
+            report.rows += graded(kernel, cells, undefined, options)
+        finally:
+            kernel.stop()
     finally:
-        kernel.stop()
         shutil.rmtree(folder, ignore_errors=True)
         report.seconds = time.perf_counter() - started
     return report

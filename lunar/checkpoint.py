@@ -98,6 +98,9 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def save(directory: str | Path, bundle: Bundle, replace_others: bool = False) -> Path:
     """Write ``bundle`` as checkpoint ``ckpt-{episodes:06d}`` atomically and keep the two newest.
 
+    The older ones are pruned only once the new one is in place: a kill in between leaves one
+    checkpoint more, never one fewer.
+
     ``replace_others`` removes every other checkpoint once this one is in place: a
     new run's first checkpoint replaces those of an earlier run in the same folder.
     """

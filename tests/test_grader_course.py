@@ -242,3 +242,25 @@ def test_grader_takes_a_string_bound_to_a_graded_name_as_a_value(tmp_path, capsy
     rows = {r["exercise"]: r["message"] for r in rows_of(table)["strings"]}
     assert rows["Exercise 1: q_network"] == "the network should be a keras Sequential, got str", rows
     assert rows["Exercise 2: compute_loss"] == "TypeError: 'str' object is not callable", rows
+
+
+def test_grader_interrupted_while_its_kernel_starts_removes_the_kernels_folder(tmp_path, monkeypatch):
+    from grading import submission
+
+    folders = []
+    real_make_folder = submission.make_folder
+
+    def recorded(path):
+        folders.append(real_make_folder(path))
+        return folders[-1]
+
+    def interrupted_start(folder, limits, mode):  # Ctrl-C while the kernel process is being started
+        (folder / ".kernel-startup.log").write_text("")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(submission, "make_folder", recorded)
+    monkeypatch.setattr(submission, "start", interrupted_start)
+    notebook = write(tmp_path / "lab.ipynb", course_cells())
+    with pytest.raises(KeyboardInterrupt):
+        submission.grade_notebook(notebook, Options())
+    assert folders and not folders[0].exists()
