@@ -33,9 +33,12 @@ class LabCode:
     q_network: keras.Model | None = None
     target_q_network: keras.Model | None = None
     optimizer: Any = None
+    agent_learn: Callable[..., Any] | None = None
+    """The course's ``agent_learn(experiences, gamma)``, which updates the learner's own networks:
+    called as it is, once per mini-batch, instead of the kit's compiled update (slower)."""
 
     def given(self) -> list[str]:
-        return [name for name in ("compute_loss", "q_network", "target_q_network", "optimizer")
+        return [name for name in ("compute_loss", "q_network", "target_q_network", "optimizer", "agent_learn")
                 if getattr(self, name) is not None]
 
 
@@ -55,8 +58,11 @@ def check_lab_code(code: LabCode, state_size: int, num_actions: int) -> None:
                 raise UserError(f"{name}: {problem}")
     if code.optimizer is not None and not isinstance(code.optimizer, keras.optimizers.Optimizer):
         raise UserError(f"optimizer must be a Keras optimizer, got {type(code.optimizer).__name__}")
-    if code.compute_loss is not None and not callable(code.compute_loss):
-        raise UserError(f"compute_loss must be a function, got {type(code.compute_loss).__name__}")
+    for name in ("compute_loss", "agent_learn"):
+        if getattr(code, name) is not None and not callable(getattr(code, name)):
+            raise UserError(f"{name} must be a function, got {type(getattr(code, name)).__name__}")
+    if code.agent_learn is not None and code.q_network is None:
+        raise UserError("agent_learn updates your own networks: give q_network and target_q_network too")
 
 
 UPDATE_MODES = ("XLA", "tf.function", "eager")
@@ -71,6 +77,8 @@ class LearnResult:
     loss: float
     mean_q: float
     """Mean of ``Q(s, .)`` over the mini-batch's states, after the update."""
+    loss_known: bool = True
+    """False when a learner's ``agent_learn`` returned no loss (the course's returns none): ``loss`` is NaN."""
 
 
 class UpdateOutput:
@@ -165,12 +173,30 @@ class DQNAgent:
     def learn(self, batches: np.ndarray, gamma: float) -> LearnResult:
         """``len(batches)`` consecutive updates, each on its own packed mini-batch (rows
         ``[s, a, r, s', done]``, see :meth:`lunar.replay.ReplayMemory.sample_packed`), in one
-        compiled call; returns the mean loss and mean Q. Compiled once per number of updates."""
+        compiled call; returns the mean loss and mean Q. Compiled once per number of updates.
+        A learner's ``agent_learn`` (:class:`LabCode`) is called instead, once per mini-batch."""
+        if self.lab_code.agent_learn is not None:
+            return self._learn_with_agent_learn(batches, gamma)
         args = (tf.constant(batches, tf.float32), self._gamma_tensor(gamma))
         call = self._calls.get(int(batches.shape[0]))
         flat = self._first_update(*args) if call is None else call(*args).numpy()
         result, self.acting_weights = self._output.unpack(flat)
         return result
+
+    def _learn_with_agent_learn(self, batches: np.ndarray, gamma: float) -> LearnResult:
+        """The learner's ``agent_learn`` on each mini-batch, as the course calls it; the mean of what it
+        returns as the loss (NaN, not known, when it returns nothing, as the course's does); mean Q in numpy."""
+        if self.update_mode != "agent_learn":
+            self.update_mode = "agent_learn"
+            self.notify("note: your agent_learn runs as it is, once per mini-batch (slower than the kit's "
+                        "compiled update)")
+        losses = [self.lab_code.agent_learn(tuple(tf.constant(c) for c in unpack(batch, self.state_size)), gamma)
+                  for batch in batches]
+        self.acting_weights = numpy_weights(self.q_network)
+        mean_q = float(np.mean(self.q_values(unpack(batches[-1], self.state_size)[0])))
+        if any(loss is None for loss in losses):
+            return LearnResult(float("nan"), mean_q, loss_known=False)
+        return LearnResult(float(np.mean([float(loss) for loss in losses])), mean_q)
 
     def _first_update(self, batches: tf.Tensor, gamma: tf.Tensor) -> np.ndarray:
         """Compile the update, run it, and choose how later calls go: through

@@ -81,9 +81,9 @@ def run_episode(run: Run, max_total_steps: float = math.inf) -> dict[str, Any]:
         if (t + 1) % c.num_steps_for_update == 0 and len(memory) > c.minibatch_size:
             batches = np.stack([memory.sample_packed(c.minibatch_size, rng) for _ in range(c.gradient_steps)])
             learned = agent.learn(batches, c.gamma)  # agent_learn: Adam step and soft update, per batch
-            if not (math.isfinite(learned.loss) and math.isfinite(learned.mean_q)):
-                raise NumericalError(f"the loss became {learned.loss} at episode {len(run.history) + 1}, "
-                                     f"step {t + 1}")
+            if not math.isfinite(learned.mean_q) or (learned.loss_known and not math.isfinite(learned.loss)):
+                what = f"the loss became {learned.loss}" if learned.loss_known else f"mean Q became {learned.mean_q}"
+                raise NumericalError(f"{what} at episode {len(run.history) + 1}, step {t + 1}")
             losses.append(learned.loss)
             mean_qs.append(learned.mean_q)
         state = next_state
@@ -140,7 +140,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
           reporter: Reporter | None = None, save_outputs: bool = True, max_total_steps: int | None = None,
           jit_compile: bool = True, tensorboard: str | Path | None = None,
           compute_loss: Callable[..., Any] | None = None, q_network: Any = None, target_q_network: Any = None,
-          optimizer: Any = None, **overrides: Any) -> TrainResult:
+          optimizer: Any = None, agent_learn: Callable[..., Any] | None = None, **overrides: Any) -> TrainResult:
     """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score`` (and,
     when ``validation_episodes`` is set, the greedy validation test of :func:`validation_passes`).
 
@@ -153,8 +153,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     environment steps (benchmarks); ``tensorboard`` is a folder for TensorBoard scalars.
     SIGINT or SIGTERM ends the run after the current episode, with a checkpoint.
 
-    ``compute_loss``, ``q_network`` + ``target_q_network`` and ``optimizer`` train a learner's
-    own lab code (any subset; the rest is the kit's) in this loop, see :class:`lunar.agent.LabCode`.
+    ``compute_loss``, ``q_network`` + ``target_q_network``, ``optimizer`` and ``agent_learn`` train a
+    learner's own lab code (any subset; the rest is the kit's) in this loop, see :class:`lunar.agent.LabCode`.
     """
     if config is not None and not isinstance(config, DQNConfig):
         raise UserError(f"config must be a DQNConfig (lunar.DQNConfig(...) or lunar.config.load_toml(path)), "
@@ -163,7 +163,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every <= 0:
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     reporter = reporter or SilentReporter()
-    lab_code = LabCode(compute_loss, q_network, target_q_network, optimizer)
+    lab_code = LabCode(compute_loss, q_network, target_q_network, optimizer, agent_learn)
     if lab_code.given() and resume is not False:
         raise UserError("a run of your own lab code cannot be resumed yet: start it again without resume")
     if tensorboard is not None:

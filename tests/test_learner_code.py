@@ -387,3 +387,23 @@ def test_train_refuses_a_learners_loss_that_no_mode_can_run_in_one_line(tmp_path
 
     with pytest.raises(UserError, match="your compute_loss cannot run in the update"):
         train(output_dir=tmp_path, save_outputs=False, compute_loss=broken_compute_loss, **CARTPOLE)
+
+
+def test_train_calls_the_learners_own_agent_learn_as_it_is_and_says_it_is_slower(tmp_path):
+    from lunar.errors import UserError
+    from lunar.training import train
+
+    agent_learn, q_network, target_q_network, optimizer = lab_agent()
+    before = [w.copy() for w in q_network.get_weights()]
+    messages = Messages()
+    lander = dict(env_id="LunarLander-v3", num_episodes=3, max_num_timesteps=60, memory_size=1_000, minibatch_size=64,
+                  target_score=1e9, seed=0)
+    result = train(output_dir=tmp_path, save_outputs=False, reporter=messages, agent_learn=agent_learn,
+                   q_network=q_network, target_q_network=target_q_network, optimizer=optimizer, **lander)
+    notes = [line for line in messages.lines if "your agent_learn runs as it is" in line]
+    assert len(notes) == 1, messages.lines
+    updated = result.history["mean_q"].notna()
+    assert updated.any() and result.history.loc[updated, "loss"].isna().all()  # the course's signature has no loss
+    assert any(not np.array_equal(a, b) for a, b in zip(before, q_network.get_weights()))  # it learned in place
+    with pytest.raises(UserError, match="give q_network and target_q_network too"):
+        train(output_dir=tmp_path / "other", agent_learn=agent_learn, **lander)
