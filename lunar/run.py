@@ -67,7 +67,8 @@ class Run:
 
     def average(self) -> float:
         """The course's ``np.mean(total_point_history[-num_p_av:])``."""
-        return mean_of_last([row["return"] for row in self.history], self.config.num_p_av)
+        window = self.config.num_p_av
+        return mean_of_last([row["return"] for row in self.history[-window:]], window)
 
     def record(self, episode_return: float, steps: int, losses: list[float], mean_qs: list[float]) -> dict[str, Any]:
         """Append a finished episode's row to the history and return it."""
