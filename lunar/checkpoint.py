@@ -140,7 +140,12 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
         return []
     found = [p for p in directory.iterdir() if p.is_dir() and p.name.startswith(PREFIX)
              and p.name[len(PREFIX):].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[len(PREFIX):]), reverse=True)
+    return sorted(found, key=episode_of, reverse=True)
+
+
+def episode_of(folder: Path) -> int:
+    """The episode a checkpoint folder's name says (``ckpt-000120``: 120)."""
+    return int(folder.name[len(PREFIX):])
 
 
 def prune(directory: str | Path, saved: Path, replace_others: bool = False) -> None:
@@ -150,9 +155,10 @@ def prune(directory: str | Path, saved: Path, replace_others: bool = False) -> N
     A folder numbered above the one just saved is never the run's: a damaged checkpoint the run
     resumed past, or one renamed by hand, so it goes too rather than outlive the real ones.
     """
-    below = [p for p in list_checkpoints(directory) if int(p.name[len(PREFIX):]) < int(saved.name[len(PREFIX):])]
+    found = list_checkpoints(directory)
+    below = [p for p in found if episode_of(p) < episode_of(saved)]
     keep = {saved, *([] if replace_others else below[:KEEP - 1])}
-    for old in list_checkpoints(directory):
+    for old in found:
         if old not in keep:
             shutil.rmtree(old, ignore_errors=True)
     for leftover in Path(directory).glob(f".{PREFIX}*"):
@@ -292,7 +298,7 @@ def valid_checkpoints(directory: str | Path, warn: Any = None, older_than: int |
     """Each checkpoint that validates, newest first (only those before episode ``older_than`` if
     given); each damaged one is reported through ``warn``."""
     for path in list_checkpoints(directory):
-        if older_than is not None and int(path.name[len(PREFIX):]) >= older_than:
+        if older_than is not None and episode_of(path) >= older_than:
             continue
         try:
             yield load(path)
