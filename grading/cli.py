@@ -23,7 +23,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
@@ -96,20 +95,22 @@ def _notebooks_in(path: Path) -> list[Path]:
 
 
 def check_targets(*targets: Path | None) -> None:
-    """``ValueError`` unless each output file can be written, by writing a probe beside it: before any grading."""
+    """``ValueError`` unless each output file can be written, in a folder that exists: before any grading.
+    The probe is :func:`lunar.atomic.check_file_target`'s, with the atomic writer's own temporary name."""
+    from lunar.atomic import check_file_target
+    from lunar.errors import UserError
+
     for target in targets:
         if target is None:
             continue
+        folder = target.parent if str(target.parent) else Path(".")
         try:
-            if target.is_dir():
-                raise ValueError(f"{target} is a folder, not a file")
-            folder = target.parent if str(target.parent) else Path(".")
-            if not folder.is_dir():
-                raise ValueError(f"folder {folder} does not exist (for {target})")
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name[:50]}.", suffix=".probe"):
-                pass
-        except OSError as error:
-            raise ValueError(f"cannot write {str(target)[:200]}: {error.strerror or error}") from None
+            check_file_target(target)
+            exists = folder.is_dir()
+        except UserError as error:
+            raise ValueError(str(error)) from None
+        if not exists:
+            raise ValueError(f"folder {folder} does not exist (for {target})")
 
 
 def rows_csv(rows: list[dict[str, str]]) -> str:

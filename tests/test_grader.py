@@ -129,6 +129,13 @@ def test_grader_reports_cells_that_fail_or_hang_and_grades_own_helpers(tmp_path)
     assert "helper: get_experiences" not in rows  # the notebook uses utils', not its own
 
 
+def test_grader_refuses_a_grades_file_whose_temporary_name_would_be_too_long_before_grading(tmp_path):
+    table = tmp_path / ("c" * 250 + ".csv")  # fits the file system; the atomic writer's temporary name does not
+    code, out, err = grade(EXERCISES, "--csv", table)
+    assert code == 2 and "longer than the file system's" in err and err.count("\n") == 1, err
+    assert "exercises passed" not in out  # refused before any notebook was graded
+
+
 def test_grader_refuses_bad_input_with_one_line_and_writes_nothing(tmp_path):
     table = tmp_path / "grades.csv"
     for args in ([tmp_path / "missing.ipynb", "--csv", table], [EXERCISES, "--csv", tmp_path / "no" / "x.csv"],
