@@ -25,11 +25,8 @@ Writes ``bench/results/hostile.md`` (the table) and ``bench/results/hostile.csv`
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -42,6 +39,8 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.tally import held_table, page_head, write_trials_csv  # noqa: E402 - after the path
 BIN = Path(sys.executable).parent
 LONG = "a" * 300
 PY = sys.executable
@@ -109,7 +108,6 @@ def renamed(tmp: Path) -> None:
 
 
 def infinite_return(tmp: Path) -> None:
-    sys.path.insert(0, str(ROOT))
     from bench.crafted import CRAFTS
 
     trained(tmp)
@@ -269,16 +267,9 @@ def run_case(case: Case, folder: Path) -> tuple[str | None, int, str]:
 
 def write_report(log: list[dict], wall: float) -> None:
     results = ROOT / "bench" / "results"
-    with open(results / "hostile.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(log[0]))
-        writer.writeheader()
-        writer.writerows(log)
-    lines = [f"# Hostile inputs: the project's own attack ({datetime.date.today()})", "",
-             f"`python bench/hostile.py` on {platform.machine()}, {os.cpu_count()} CPUs, Python "
-             f"{platform.python_version()}: {wall / 60:.1f} min.", "", "| category | tried | held |", "|---|---:|---:|"]
-    for category in dict.fromkeys(row["category"] for row in log):
-        rows = [row for row in log if row["category"] == category]
-        lines.append(f"| {category} | {len(rows)} | {sum(row['held'] for row in rows)} |")
+    write_trials_csv(results / "hostile.csv", log)
+    lines = page_head("Hostile inputs: the project's own attack", "bench/hostile.py", wall)
+    lines += held_table(log, "category", "category")
     lines.append(f"| **all** | **{len(log)}** | **{sum(row['held'] for row in log)}** |")
     failures = [row for row in log if not row["held"]]
     lines += ["", "Failures:" if failures else "No failures.", ""]

@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import datetime
 import os
-import platform
 import random
 import re
 import shutil
@@ -43,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from bench.tally import held_table, page_head, write_trials_csv  # noqa: E402 - after the path
 
 FLAGS = ["--env", "CartPole-v1", "--memory-size", "5000", "--minibatch-size", "32", "--target-score", "1e9",
          "--max-num-timesteps", "50", "--episodes", "10", "--checkpoint-every", "2", "--quiet"]
@@ -266,18 +264,9 @@ def disk_trials(workdir: Path, refs: dict) -> list:
 
 def write_report(log: list[dict], wall: float, note: str) -> None:
     results = ROOT / "bench" / "results"
-    with open(results / "stress.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(log[0]))
-        writer.writeheader()
-        writer.writerows(log)
-    kinds = dict.fromkeys(row["kind"] for row in log)
-    lines = [f"# Stress: nothing lost under hostile conditions ({datetime.date.today()})", "",
-             f"`python bench/stress.py` on {platform.machine()}, {os.cpu_count()} CPUs, Python "
-             f"{platform.python_version()}: {wall / 60:.1f} min. {note}", "",
-             "| trial | tried | held |", "|---|---:|---:|"]
-    for kind in kinds:
-        rows = [row for row in log if row["kind"] == kind]
-        lines.append(f"| {kind} | {len(rows)} | {sum(row['held'] for row in rows)} |")
+    write_trials_csv(results / "stress.csv", log)
+    lines = page_head("Stress: nothing lost under hostile conditions", "bench/stress.py", wall, note)
+    lines += held_table(log, "kind", "trial")
     failures = [row for row in log if not row["held"]]
     lines += ["", "Failures:" if failures else "No failures: no traceback, exit codes 0, 2 and 130 only.", ""]
     lines += [f"- {row['kind']} / {row['trial']}: {row['problem']}" for row in failures]
