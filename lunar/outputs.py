@@ -23,8 +23,8 @@ from lunar.envs import model_stem
 from lunar.errors import UserError
 from lunar.plotting import save_learning_curve
 from lunar.reference import reference_for
-from lunar.symptoms import diagnose
 from lunar.run import Run
+from lunar.symptoms import diagnose
 
 
 def output_paths(output_dir: str | Path, env_id: str) -> dict[str, Path]:
@@ -86,10 +86,10 @@ class RunFolder:
                     f"them at its first checkpoint (to continue that run instead: --resume {self.output_dir})")
         write_text(self.paths["config"], to_toml(run.config))
 
-    def checkpoint(self, run: Run) -> None:
-        """A checkpoint of ``run``, then the history CSV and the learning curve."""
+    def checkpoint(self, run: Run) -> pd.DataFrame | None:
+        """A checkpoint of ``run``, then the history CSV and the learning curve; returns the history written."""
         if not self.enabled:
-            return
+            return None
         bundle = run.bundle()
         bundle.manifest["checkpoint_every"] = self._checkpoint_every
         self.last_checkpoint = ckpt.save(self.paths["checkpoints"], bundle,
@@ -101,14 +101,13 @@ class RunFolder:
             save_learning_curve(history, self.paths["plot"], window=run.config.num_p_av,
                                 target=run.config.target_score, title=f"DQN on {run.config.env_id}",
                                 reference=reference_for(run.config))
+        return history
 
     def finish(self, run: Run, status: str) -> dict[str, Path]:
         """The last checkpoint and outputs, and the model if the run solved; returns the paths written."""
         if not self.enabled:
             return {}
-        self.checkpoint(run)
-        history = pd.DataFrame(run.history, columns=ckpt.HISTORY_COLUMNS)
-        found = diagnose(history, run.config)
+        found = diagnose(self.checkpoint(run), run.config)
         write_text(self.paths["symptoms"], "".join(f"{s.line()}\n" for s in found) or "no named symptom\n")
         written = {k: self.paths[k] for k in ("history", "plot", "config", "symptoms") if self.paths[k].exists()}
         written["checkpoint"] = self.last_checkpoint  # type: ignore[assignment]

@@ -9,6 +9,7 @@ is no reference, and the kit says so rather than draw a wrong one.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -36,7 +37,9 @@ class Reference:
         return {p: float(values[index]) for p, values in self.percentiles.items()}
 
 
+@functools.lru_cache(maxsize=1)
 def course_reference() -> Reference:
+    """The shipped reference, read once per process (a run draws it at every checkpoint)."""
     data = json.loads(resources.files("lunar").joinpath("data/course_reference.json").read_text(encoding="utf-8"))
     return Reference(data["seeds"], data["command"],
                      {int(p): np.asarray(v, float) for p, v in data["percentiles"].items()}, data["solved_at"])
