@@ -175,15 +175,14 @@ def _train(args: argparse.Namespace, lab_code_from: Callable[..., Any] | None = 
     from lunar.reporting import ConsoleReporter
 
     reporter = ConsoleReporter(quiet=args.quiet)
-    if args.notebook is not None and args.resume is not None:
-        raise UserError("a run of your own lab code cannot be resumed yet: start it again without --resume")
-    if args.notebook is not None and lab_code_from is None:
-        raise UserError("--notebook needs lunar-kit's grading package: run python train.py or lunar-train")
-    if args.notebook is not None:
+    lab = None
+    if args.notebook is not None:  # refused before the notebook is loaded; train() says the same to the API
+        if args.resume is not None:
+            raise UserError("a run of your own lab code cannot be resumed yet: start it again without --resume")
+        if lab_code_from is None:
+            raise UserError("--notebook needs lunar-kit's grading package: run python train.py or lunar-train")
         from lunar.training import warn
         lab = lab_code_from(args.notebook, args.force, warn, resolve_config(args).seed)
-    else:
-        lab = None
     default = Path("models") if args.notebook is None else Path("runs") / args.notebook.stem  # never the kit's model
     output_dir = (args.output_dir or default) if args.resume in (None, True) else Path(args.resume)
     if args.tensorboard is not None:
