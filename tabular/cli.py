@@ -95,7 +95,7 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
         if not probe.is_dir():
             raise UserError(f"output folder {out} is not writable: {probe} is a file")
         tempfile.TemporaryFile(dir=probe).close()
-    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the name
+    except (OSError, ValueError) as error:  # ValueError: a name the OS cannot represent
         raise UserError(f"output folder {out} is not writable: {getattr(error, 'strerror', None) or error}") from None
 
 
