@@ -52,10 +52,11 @@ def test_compute_loss_graded_test_catches_bootstrapping_terminals():
         graded.test_compute_loss(wrong)
 
 
-def test_agent_learn_takes_adam_step_and_soft_update():
-    agent = DQNAgent(8, 4, alpha=COURSE.alpha, tau=COURSE.tau, seed=0)
+@pytest.mark.parametrize("alpha", [COURSE.alpha, 0.1])  # a learner may change ALPHA: the test scales with it
+def test_agent_learn_takes_adam_step_and_soft_update(alpha):
+    agent = DQNAgent(8, 4, alpha=alpha, tau=COURSE.tau, seed=0)
     graded.test_agent_learn(agent.agent_learn, agent.q_network, agent.target_q_network, agent.optimizer,
-                            gamma=COURSE.gamma, TAU=COURSE.tau, ALPHA=COURSE.alpha)
+                            gamma=COURSE.gamma, TAU=COURSE.tau, ALPHA=alpha)
 
 
 def test_agent_learn_graded_test_catches_missing_soft_update():
