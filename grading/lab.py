@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import linecache
 import os
 import sys
 from pathlib import Path
@@ -54,10 +55,13 @@ def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[
         import lunar_grade_kernel  # noqa: F401 - Discrete.n as an int, as the course's Keras 2 code expects
         for cell in graded_cells(notebook):
             failures += [cell.problem] if cell.problem else []
-            for statement in cell.statements:
+            for index, statement in enumerate(cell.statements):
+                name = f"<code cell {cell.number}, statement {index + 1}>"
+                # in the line cache, as IPython does: inspect (and so TensorFlow's AutoGraph) finds the source
+                linecache.cache[name] = (len(statement.source), None, statement.source.splitlines(True), name)
                 try:
                     with contextlib.redirect_stdout(io.StringIO()):
-                        exec(compile(statement.source, f"<code cell {cell.number}>", "exec"), namespace)
+                        exec(compile(statement.source, name, "exec"), namespace)
                 except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
                     failures.append(f"code cell {cell.number}: ``{statement.first_line}`` raised "
                                     f"{type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}")
@@ -68,8 +72,11 @@ def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[
     return namespace, failures
 
 
-def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0) -> "LabCode":
-    """The notebook's ``compute_loss``, networks and optimizer (those it defines), after their graded tests."""
+def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
+                  agent_learn: bool = False) -> "LabCode":
+    """The notebook's ``compute_loss``, networks and optimizer (those it defines), after their graded tests;
+    with ``agent_learn``, its own ``agent_learn`` too, which needs all four (its graded test is not run
+    here: it sets the networks' weights and steps the optimizer; ``lunar-grade`` grades it)."""
     from grading import exercises
     from lunar.agent import LabCode
 
@@ -86,6 +93,12 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0) 
         raise UserError(f"{first.exercise} fails its graded test: {first.message} (--force trains it anyway)")
     for result in failed:
         message(f"note: {result.exercise} fails its graded test, trained anyway (--force): {result.message}")
+    if agent_learn:
+        lacking = [name for name in ("agent_learn", *PARTS) if namespace.get(name) is None]
+        if lacking:
+            raise UserError(f"--agent-learn: the notebook's agent_learn needs its own {', '.join(lacking)}, "
+                            "which it does not define")
+        return LabCode(**{name: namespace[name] for name in PARTS}, agent_learn=namespace["agent_learn"])
     code = LabCode(**{name: namespace.get(name) for name in PARTS})
     if (code.q_network is None) != (code.target_q_network is None):  # one network of the notebook's: use neither
         code = LabCode(code.compute_loss, None, None, code.optimizer)

@@ -233,6 +233,9 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
     every = manifest.get("checkpoint_every", 1)
     if not (_count(every) and every > 0):
         return "manifest's checkpoint_every must be a positive integer"
+    lab_code = manifest.get("lab_code", [])
+    if not (isinstance(lab_code, list) and all(isinstance(p, str) and p.isidentifier() for p in lab_code)):
+        return "manifest's lab_code must be a list of the names of a learner's parts"
     rng = manifest.get("rng")
     if not isinstance(rng, dict) or not all(_pcg64_state(rng.get(k)) for k in ("numpy", "env")):
         return "manifest's random-generator states are not PCG64 states"

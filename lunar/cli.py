@@ -83,6 +83,9 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--notebook", type=Path, metavar="FILE", default=None,
                         help="train a lab notebook's own compute_loss, networks and optimizer (its definitions "
                              "run, as lunar-grade runs them) in this loop, after their graded tests")
+    parser.add_argument("--agent-learn", action="store_true",
+                        help="with --notebook: call the notebook's own agent_learn once per mini-batch, as the "
+                             "course does, instead of the kit's compiled update (slower)")
     parser.add_argument("--checkpoint-every", type=bounded_int(1, 10_000_000, "a whole number of episodes"),
                         default=None, metavar="N",
                         help="write a checkpoint every N episodes (and on Ctrl-C / SIGTERM); default 50, "
@@ -165,7 +168,7 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 
 def train_main(argv: Sequence[str] | None = None, lab_code_from: Callable[..., Any] | None = None) -> int:
-    """``python train.py``: parse, train, summarise. ``lab_code_from(path, force, message, seed)`` loads a
+    """``python train.py``: parse, train, summarise. ``lab_code_from(path, force, message, seed, agent_learn)`` loads a
     ``--notebook`` (:func:`grading.lab.lab_code_from`, passed in: ``lunar`` stands alone)."""
     return run_command(train_parser(), lambda args: _train(args, lab_code_from), argv)
 
@@ -176,13 +179,13 @@ def _train(args: argparse.Namespace, lab_code_from: Callable[..., Any] | None = 
 
     reporter = ConsoleReporter(quiet=args.quiet)
     lab = None
-    if args.notebook is not None:  # refused before the notebook is loaded; train() says the same to the API
-        if args.resume is not None:
-            raise UserError("a run of your own lab code cannot be resumed yet: start it again without --resume")
+    if args.agent_learn and args.notebook is None:
+        raise UserError("--agent-learn needs --notebook: it trains the notebook's own agent_learn")
+    if args.notebook is not None:
         if lab_code_from is None:
             raise UserError("--notebook needs lunar-kit's grading package: run python train.py or lunar-train")
         from lunar.training import warn
-        lab = lab_code_from(args.notebook, args.force, warn, resolve_config(args).seed)
+        lab = lab_code_from(args.notebook, args.force, warn, resolve_config(args).seed, args.agent_learn)
     default = Path("models") if args.notebook is None else Path("runs") / args.notebook.stem  # never the kit's model
     output_dir = (args.output_dir or default) if args.resume in (None, True) else Path(args.resume)
     if args.tensorboard is not None:
@@ -194,7 +197,7 @@ def _train(args: argparse.Namespace, lab_code_from: Callable[..., Any] | None = 
         raise UserError(f"no valid checkpoint to resume in {output_dir}: it has no checkpoints folder")
     lock.acquire(output_dir)  # before reading: a run still writing there is refused first
     try:
-        return _train_from(args, output_dir, _checkpoint_to_resume(output_dir), reporter)
+        return _train_from(args, output_dir, _checkpoint_to_resume(output_dir), reporter, lab)
     finally:
         lock.release(output_dir)
 

@@ -87,16 +87,20 @@ class Run:
         manifest = {"total_steps": self.total_steps, "epsilon": self.epsilon, "elapsed_seconds": self.elapsed(),
                     "config": self.config.to_dict(),
                     "rng": {"numpy": self.rng.bit_generator.state, "env": get_rng_state(self.env)}}
+        if self.agent.lab_code.given():  # a run of a learner's code; a kit run's manifest has no such key
+            manifest["lab_code"] = self.agent.lab_code.given()
         agent = {**self.agent.weights_state(), **self.agent.variable_paths()}
         return Bundle(manifest, agent, self.memory.state_dict(),
                       pd.DataFrame(self.history, columns=HISTORY_COLUMNS))
 
     @classmethod
-    def unbundle(cls, config: DQNConfig, bundle: Bundle, jit_compile: bool = True) -> "Run":
-        """Inverse of :meth:`bundle`, run with ``config`` (the bundle's, unless forced otherwise)."""
+    def unbundle(cls, config: DQNConfig, bundle: Bundle, jit_compile: bool = True,
+                 lab_code: LabCode | None = None, notify: Callable[[str], None] | None = None) -> "Run":
+        """Inverse of :meth:`bundle`, run with ``config`` (the bundle's, unless forced otherwise) and
+        ``lab_code``, whose networks and optimizer take the bundle's arrays as the kit's would."""
         if set(bundle.replay) != {"rows", "capacity"} or int(bundle.replay["capacity"]) != config.memory_size:
             raise ValueError(f"its replay memory is not one of memory_size {config.memory_size}")
-        run = cls.start(config, jit_compile)
+        run = cls.start(config, jit_compile, lab_code, notify)
         memory = ReplayMemory.from_state_dict(bundle.replay)
         if memory.state_size != run.memory.state_size:
             raise UserError(f"the checkpoint was made for another environment than {config.env_id}")

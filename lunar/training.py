@@ -164,8 +164,6 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     reporter = reporter or SilentReporter()
     lab_code = LabCode(compute_loss, q_network, target_q_network, optimizer, agent_learn)
-    if lab_code.given() and resume is not False:
-        raise UserError("a run of your own lab code cannot be resumed yet: start it again without resume")
     if tensorboard is not None:
         from lunar.tensorboard import TensorBoardReporter, check_folder
         check_folder(tensorboard)
@@ -176,7 +174,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     try:
         if tensorboard is not None:
             reporter = TensorBoardReporter(tensorboard, reporter)
-        checkpoint = _checkpoint_to_resume(resume, folder, config, force, reporter)
+        checkpoint = _checkpoint_to_resume(resume, folder, config, force, lab_code)
         configure_tensorflow()
         if lab_code.given():
             reporter.message(f"training your {', '.join(lab_code.given())} in the kit's loop")
@@ -221,13 +219,19 @@ SHAPE_FIELDS = ("env_id", "hidden_units", "memory_size")
 
 
 def _checkpoint_to_resume(resume: bool | ckpt.Checkpoint, folder: RunFolder, config: DQNConfig, force: bool,
-                          reporter: Reporter) -> ckpt.Checkpoint | None:
+                          lab_code: LabCode) -> ckpt.Checkpoint | None:
     if resume is False:
         return None
     found = resume if isinstance(resume, ckpt.Checkpoint) else ckpt.latest_valid(
         folder.paths["checkpoints"], warn=warn)
     if found is None:
         raise UserError(f"no valid checkpoint to resume in {folder.paths['checkpoints']}")
+    made_by = found.manifest.get("lab_code", [])
+    if made_by != lab_code.given():
+        def whose(parts: list[str]) -> str:
+            return f"your {', '.join(parts)}" if parts else "the kit's own code"
+        raise UserError(f"the checkpoint trained {whose(made_by)}, this run gives {whose(lab_code.given())}: "
+                        "resume it with the same code (--notebook, or the same arguments to train())")
     changed = differences(found.manifest["config"], config)
     fixed = [change for change in changed if change.split(":")[0] in SHAPE_FIELDS]
     if fixed:
@@ -250,7 +254,8 @@ def _start_run(config: DQNConfig, checkpoint: ckpt.Checkpoint | None, jit_compil
     reasons = []
     for candidate in itertools.chain([checkpoint], older):
         try:
-            return Run.unbundle(config, candidate, jit_compile), candidate
+            return Run.unbundle(config, candidate, jit_compile, lab_code if lab_code.given() else None,
+                                notify), candidate
         except (ValueError, KeyError, TypeError, IndexError) as error:
             reasons.append(str(error))
             warn(f"skipping damaged checkpoint: {candidate.path.name}: its arrays do not fit this agent ({error})")

@@ -52,12 +52,35 @@ def test_notebook_with_the_exercises_unsolved_is_refused_in_one_line(tmp_path, c
     assert code == 2 and "fails its graded test" in _err_lines(capsys)[0]
 
 
-def test_notebook_flag_without_the_loader_and_with_resume_are_refused(tmp_path, capsys):
+def test_notebook_flag_without_the_loader_is_refused(tmp_path, capsys):
     notebook = write(tmp_path / "lab.ipynb", course_cells())
     assert kit_train_main(["--notebook", str(notebook), "--output-dir", str(tmp_path / "run")]) == 2
     assert "needs lunar-kit's grading package" in _err_lines(capsys)[0]
-    assert train_main(["--notebook", str(notebook), "--resume", str(tmp_path / "run")]) == 2
-    assert "cannot be resumed yet" in _err_lines(capsys)[0]
+
+
+def test_notebook_run_resumed_repeats_the_run_in_one_go(tmp_path, capsys):
+    notebook = write(tmp_path / "lab.ipynb", course_cells())
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(whole), *TINY[2:], "--episodes", "4"]) == 0
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(split), *TINY[2:], "--episodes", "2",
+                       "--checkpoint-every", "1"]) == 0
+    assert train_main(["--notebook", str(notebook), "--resume", str(split), "--episodes", "4", "--force",
+                       "--quiet"]) == 0
+    a, b = (pd.read_csv(folder / "lunar_lander_history.csv").drop(columns="elapsed_seconds")
+            for folder in (whole, split))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_notebook_run_and_kit_run_refuse_each_others_checkpoints(tmp_path, capsys):
+    notebook = write(tmp_path / "lab.ipynb", course_cells())
+    lab, kit = tmp_path / "lab", tmp_path / "kit"
+    assert train_main(["--notebook", str(notebook), "--output-dir", str(lab), *TINY]) == 0
+    assert kit_train_main(["--output-dir", str(kit), *TINY]) == 0
+    capsys.readouterr()
+    assert kit_train_main(["--resume", str(lab), "--episodes", "3", "--force"]) == 2
+    assert "the checkpoint trained your compute_loss" in _err_lines(capsys)[0]
+    assert train_main(["--notebook", str(notebook), "--resume", str(kit), "--episodes", "3", "--force"]) == 2
+    assert "the checkpoint trained the kit's own code" in _err_lines(capsys)[0]
 
 
 @pytest.mark.parametrize("script", ["train.py", "lunar-train"])
@@ -82,3 +105,15 @@ def test_notebook_with_an_undiscounted_loss_trained_anyway_is_named_hovering(tmp
     symptoms = (tmp_path / "run" / "lunar_lander_symptoms.txt").read_text()
     assert symptoms.startswith("hovering until the time limit"), symptoms
     assert "symptom: hovering until the time limit" in capsys.readouterr().out
+
+
+def test_notebook_own_agent_learn_trains_when_asked_and_needs_the_notebook(tmp_path, capsys, caplog):
+    notebook = write(tmp_path / "lab.ipynb", course_cells())  # the course's given agent_learn
+    run = tmp_path / "run"
+    assert train_main(["--notebook", str(notebook), "--agent-learn", "--output-dir", str(run), *TINY[:-1]]) == 0
+    assert "your agent_learn runs as it is" in capsys.readouterr().out
+    history = pd.read_csv(run / "lunar_lander_history.csv")
+    assert history["loss"].isna().all() and history["mean_q"].notna().any()  # it returns no loss; it updated
+    assert "could not transform" not in caplog.text  # AutoGraph found the notebook's source
+    assert kit_train_main(["--agent-learn", "--output-dir", str(tmp_path / "kit"), *TINY]) == 2
+    assert "--agent-learn needs --notebook" in _err_lines(capsys)[0]
