@@ -7,9 +7,9 @@ pyvirtualdisplay) is graded as submitted: the kernel has stand-ins for gym and
 pyvirtualdisplay over Gymnasium. Then the graded tests run in the grader, out of the
 submission's reach: the networks, the optimizer, compute_loss, agent_learn (reported as
 "given" where it is the course's code as given) and the course's helpers where the
-notebook defines its own. Each kernel gets a scrubbed environment, a temporary folder,
-the limits below and, where bubblewrap is installed, a read-only file system without
-network. A folder stands for the notebooks in it. Exit 0 when everything passes, 1 when
+notebook defines its own; with --train, whether its code learns in the kit's loop. Each
+kernel gets a scrubbed environment, a temporary folder, the limits below and, where
+bubblewrap is installed, a read-only file system without network. A folder stands for the notebooks in it. Exit 0 when everything passes, 1 when
 a test fails or a notebook does not run, 2 for bad input (nothing is written then),
 130 when interrupted (Ctrl-C or SIGTERM: every kernel stopped, no grades written).
 """
@@ -29,6 +29,7 @@ from typing import Any, Sequence
 
 from grading.exercises import Result
 from grading.sandbox import Limits
+from grading.training import DEFAULT_EPISODES, MAX_EPISODES, MIN_EPISODES
 from lunar.cli import OneLineParser, bounded_int
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -66,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--process-limit", type=bounded_int(64, 100_000, "processes"), default=defaults.processes,
                         metavar="N", help="processes and threads of each kernel's user "
                         f"(default: {defaults.processes})")
+    parser.add_argument("--train", nargs="?", const=DEFAULT_EPISODES, default=0, metavar="EPISODES",
+                        type=bounded_int(MIN_EPISODES, MAX_EPISODES, "a number of episodes"),
+                        help="after Exercises 1 and 2 pass, train the notebook's code in the kit's loop in its "
+                        f"kernel and add a row \"learns\" judged against the course's reference curve "
+                        f"(default budget: {DEFAULT_EPISODES} episodes, about 30 s a notebook here)")
+    parser.add_argument("--train-seed", type=bounded_int(0, 2**31 - 1, "a seed"), default=0, metavar="SEED",
+                        help="the training seed of --train (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
 
@@ -128,7 +136,7 @@ def print_table(report: Any) -> None:
     table = Table(title=f"{report.notebook} ({report.seconds:.0f} s)", title_justify="left")
     for column in ("exercise", "result", "message"):
         table.add_column(column, overflow="fold")
-    style = {"passed": "green", "failed": "red", "error": "red", "given": "cyan"}
+    style = {"passed": "green", "failed": "red", "error": "red", "given": "cyan", "skipped": "yellow"}
     for result in report.rows:
         table.add_row(result.exercise, f"[{style.get(result.status, 'white')}]{result.status}[/]", result.message)
     Console().print(table)
@@ -144,8 +152,11 @@ def summary(report: Any) -> str:
             key = row.exercise.split(":")[0]
             exercises[key] = exercises.get(key, True) and row.status == "passed"
     passed = sum(exercises.values())
-    others = sum(row.status in ("failed", "error") for row in report.rows if not row.exercise.startswith("Exercise "))
+    others = sum(row.status in ("failed", "error") for row in report.rows
+                 if not row.exercise.startswith("Exercise ") and row.exercise != "learns")
     extra = f"; {others} other row(s) failed" if others else ""
+    learns = [row.status for row in report.rows if row.exercise == "learns"]
+    extra += f"; learns: {learns[0]}" if learns else ""
     return f"{report.notebook}: {passed} of {len(exercises)} exercises passed{extra}"
 
 
@@ -172,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the graded tests import TensorFlow: no start-up log
     limits = Limits(args.memory_limit, args.cpu_limit, args.file_size_limit, args.process_limit)
-    options = Options(args.cell_timeout, limits, isolation())
+    options = Options(args.cell_timeout, limits, isolation(), args.train, args.train_seed)
     print(isolation_line(options.isolation))
     signal.signal(signal.SIGTERM, _interrupt)
     try:

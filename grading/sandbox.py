@@ -143,7 +143,8 @@ def start(folder: Path, limits: Limits, mode: str) -> subprocess.Popen:
     """The kernel process, its stdin and stdout the grader's channel."""
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(folder),
                    "TMPDIR": str(folder), "MPLCONFIGDIR": str(folder), "TF_CPP_MIN_LOG_LEVEL": "3",
-                   "SDL_VIDEODRIVER": "dummy", "MPLBACKEND": "Agg", "CUDA_VISIBLE_DEVICES": ""}
+                   "SDL_VIDEODRIVER": "dummy", "MPLBACKEND": "Agg", "CUDA_VISIBLE_DEVICES": "",
+                   "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}  # one core each, as lunar/
     command = [sys.executable, "-I", "-B", str(WORKER), json.dumps(limits.rlimits())]
     if mode == "bubblewrap":
         command = [shutil.which("bwrap") or "bwrap", *_jail_options(str(folder)), *command]

@@ -21,6 +21,7 @@ from grading.exercises import Result
 from grading.notebook import Cell, graded_cells
 from grading.remote import KernelClient, KernelStopped, RemoteFunction
 from grading.sandbox import Limits, make_folder, start
+from grading.training import learns_row
 
 NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
 DESCRIBE_SECONDS = 60.0
@@ -31,6 +32,9 @@ class Options:
     cell_timeout: float = 120.0
     limits: Limits = Limits()
     isolation: str = "none"
+    train_episodes: int = 0
+    """``lunar-grade --train``: episodes of the kit's loop for the "learns" row (0: no such row)."""
+    train_seed: int = 0
 
 
 @dataclass
@@ -62,13 +66,27 @@ def grade_notebook(path: Path, options: Options) -> Report:
         kernel = KernelClient(start(folder, options.limits, options.isolation), options.limits, folder)
         try:
             undefined = run_cells(kernel, cells, options, report)
+            if options.train_episodes:
+                keep_as_defined(kernel)
             report.rows += graded(kernel, cells, undefined, options)
+            if options.train_episodes:
+                report.rows.append(learns_row(kernel, report.rows, options.train_episodes, options.train_seed,
+                                              float(options.limits.cpu_seconds)))
         finally:
             kernel.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         report.seconds = time.perf_counter() - started
     return report
+
+
+def keep_as_defined(kernel: KernelClient) -> None:
+    """``--train``: the kernel keeps its lab code's state before the graded tests change it; a kernel
+    that stopped is reported by the tests' own request."""
+    try:
+        kernel.request({"op": "snapshot"}, DESCRIBE_SECONDS)
+    except KernelStopped:
+        pass
 
 
 def run_cells(kernel: KernelClient, cells: list[Cell], options: Options, report: Report) -> dict[str, str]:

@@ -8,7 +8,8 @@ descriptors that were its stdin and stdout; the submission's prints go to /dev/n
 Messages: ``run`` (a cell's statements, each run on its own), ``describe`` (what names
 are bound to, as data), ``call`` (call one of the submission's functions on arguments
 sent by the grader; the grader's own callables are called back over the channel),
-``close``. Nothing here decides a verdict: the graded tests run in the grader.
+``snapshot`` and ``train`` (``lunar-grade --train``: the submission's lab code, as defined, in the
+kit's loop), ``close``. Nothing here decides a verdict: the graded tests run in the grader.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Kernel:
         self.inbox, self.outbox = inbox, outbox
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         self.notes_sent = 0
+        self.saved: dict[str, Any] = {}  # lunar-grade --train: the lab code's parts before the graded tests
 
     def answer(self, message: dict) -> dict:
         op = message.get("op")
@@ -68,6 +70,10 @@ class Kernel:
             return {"values": {name: self.describe(name) for name in message["names"]}}
         if op == "call":
             return self.call(message)
+        if op == "snapshot":
+            return self.snapshot()
+        if op == "train":
+            return self.train(int(message["episodes"]), int(message["seed"]))
         return {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
 
     def run(self, statements: list[str], timeout: float) -> dict:
@@ -135,6 +141,26 @@ class Kernel:
         except BaseException as error:  # noqa: BLE001
             reply = {"error": error_data(error)}
         return reply
+
+    def snapshot(self) -> dict:
+        """``lunar-grade --train``, before the graded tests: keep the lab code's parts as defined."""
+        from grading.training import snapshot
+
+        try:
+            self.saved = snapshot(self.namespace)
+            return {}
+        except BaseException as error:  # noqa: BLE001 - the submission's objects may raise anything
+            return {"error": error_data(error)}
+
+    def train(self, episodes: int, seed: int) -> dict:
+        """``lunar-grade --train``: the namespace's lab code in the kit's loop (:mod:`grading.training`)."""
+        from grading import wire
+        from grading.training import train_in_kernel
+
+        try:
+            return {"ok": wire.encode(train_in_kernel(self.namespace, self.saved, episodes, seed))}
+        except BaseException as error:  # noqa: BLE001 - the submission's code may raise anything
+            return {"error": error_data(error)}
 
     def argument(self, tagged: dict, by_value: dict[str, Any]) -> Any:
         from grading import mirror

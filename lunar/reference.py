@@ -62,13 +62,17 @@ def matches(config: DQNConfig) -> bool:
                if f.name not in FREE_FIELDS)
 
 
+def placement(average: float, band: dict[int, float]) -> str:
+    """Where ``average`` falls in a band of :meth:`Reference.band`: "inside the middle half", ..."""
+    return ("inside the middle half" if band[25] <= average <= band[75] else
+            "inside the middle 80%" if band[10] <= average <= band[90] else
+            "above the top tenth" if average > band[90] else "below the bottom tenth")
+
+
 def judgement(average: float, episode: int, reference: Reference) -> str:
     """One line placing a run's moving average at ``episode`` against the reference's band."""
     band = reference.band(episode)
-    where = ("inside the middle half" if band[25] <= average <= band[75] else
-             "inside the middle 80%" if band[10] <= average <= band[90] else
-             "above the top tenth" if average > band[90] else "below the bottom tenth")
-    return (f"at episode {episode} your average ({average:.0f}) is {where} of the reference "
+    return (f"at episode {episode} your average ({average:.0f}) is {placement(average, band)} of the reference "
             f"({band[25]:.0f} to {band[75]:.0f} for the middle half, {band[10]:.0f} to {band[90]:.0f} for 80%; "
             f"{len(reference.seeds)} seeds of the course preset)")
 
