@@ -318,7 +318,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lunar.envs import make_env
     from lunar.evaluation import check_model_fits, check_protocol, evaluate_policy, load_q_network
     from lunar.networks import greedy_policy
-    from lunar.video import check_video_path, episode_frames, write_frames
+    from lunar.video import check_video_path, episode_frames, write_frames, writer_problem
 
     check_protocol(args.episodes, args.seed)
     if args.fps <= 0:
@@ -329,6 +329,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     for target in (video, args.csv):  # checked before the scoring and rendering, not after
         if target is not None:
             check_file_target(target)
+    problem = None if video is None else writer_problem(video.suffix.lower())
+    if problem:
+        raise UserError(f"cannot write {video.suffix} videos here ({problem}): pip install \"imageio-ffmpeg>=0.4.9\", "
+                        "run lunar-doctor, or pass --no-video")
     model = load_q_network(args.model)
     env = make_env(args.env)
     check_model_fits(model, env, args.env)

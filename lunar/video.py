@@ -29,6 +29,27 @@ def check_video_path(path: str | Path) -> Path:
     return path
 
 
+def writer_problem(suffix: str = ".mp4") -> str | None:
+    """Why a 3-frame video of ``suffix`` cannot be written and read back here, or None; the test file
+    lives in a temporary folder only (``evaluate.py`` asks before it plays any episode)."""
+    import tempfile
+
+    import imageio.v2 as imageio
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="lunar-video-check-") as folder:
+            path = Path(folder) / f"check{suffix}"
+            write_frames(path, [np.full((64, 96, 3), 40 * i, dtype=np.uint8) for i in range(3)], fps=10)
+            reader = imageio.get_reader(path, format="FFMPEG" if suffix == ".mp4" else None)
+            try:
+                count = sum(1 for _ in reader)
+            finally:
+                reader.close()
+    except Exception as error:  # noqa: BLE001 - a missing or broken encoder raises anything
+        return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:160] if str(error).strip() else ''}"
+    return None if count == 3 else f"wrote 3 frames, read back {count}"
+
+
 def write_frames(path: str | Path, frames: Iterable[np.ndarray], fps: int = 30) -> int:
     """Write frames to ``path`` atomically; returns the number written."""
     path = check_video_path(path)
