@@ -297,7 +297,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, default=Path("models/lunar_lander_model.h5"),
                         help="Keras model file (.h5 or .keras)")
     parser.add_argument("--env", default="LunarLander-v3", help="Gymnasium id (Box observations, Discrete actions)")
-    parser.add_argument("--episodes", type=int, default=5, help="episodes to score (at most 1,000,000)")
+    parser.add_argument("--episodes", type=int, default=None, help="episodes to score (default 5, at most 1,000,000)")
     parser.add_argument("--seed", type=int, default=0, help="environment seed of the first episode (0 to 2**31 - 1 - episodes)")
     parser.add_argument("--video", type=Path, default=Path("videos/lunar_lander.mp4"),
                         help="video file (.mp4 or .gif) of the first --video-episodes episodes")
@@ -305,6 +305,13 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=int, default=30, help="video frames per second")
     parser.add_argument("--no-video", action="store_true", help="score only, render nothing")
     parser.add_argument("--csv", type=Path, default=None, metavar="PATH", help="write per-episode rows here")
+    parser.add_argument("--package", type=Path, default=None, metavar="DIR",
+                        help="write a model folder to share on the Hugging Face Hub instead: the model (.h5 and "
+                             ".keras), results.json, replay.mp4, a model card, the run's config and curve; scored "
+                             "with the official protocol (100 episodes from seed 0)")
+    parser.add_argument("--push", default=None, metavar="REPO_ID",
+                        help="with --package: upload the folder to the Hub model repository USER/NAME (needs the "
+                             "hub extra and a token, HF_TOKEN or `hf auth login`)")
     return parser
 
 
@@ -320,6 +327,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lunar.networks import greedy_policy
     from lunar.video import check_video_path, episode_frames, write_frames, writer_problem
 
+    if args.package is not None or args.push is not None:
+        return _package(args)
+    args.episodes = 5 if args.episodes is None else args.episodes
     check_protocol(args.episodes, args.seed)
     if args.fps <= 0:
         raise UserError(f"--fps must be positive, got {args.fps}")
@@ -361,6 +371,36 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _package(args: argparse.Namespace) -> int:
+    """``--package DIR [--push REPO_ID]``: the official score, the shareable folder, the upload."""
+    from lunar.package import check_package_folder, check_repo_id, package, push
+
+    if args.package is None:
+        raise UserError("--push needs --package DIR: the folder it uploads")
+    if args.episodes not in (None, 100) or args.seed != 0:
+        raise UserError("--package scores with the official protocol (100 episodes from seed 0): "
+                        "leave out --episodes and --seed")
+    repo_id = None if args.push is None else check_repo_id(args.push)
+    check_package_folder(args.package)
+    results = package(args.model, args.package, args.env)
+    print(f"{results['n_eval_episodes']} episodes: mean {results['mean_reward']:.1f}, std "
+          f"{results['std_reward']:.1f}; {hub_line(results['mean_reward'], results['std_reward'], args.env)}")
+    if repo_id is not None:
+        print(f"pushed: {push(args.package, repo_id)}")
+    return 0
+
+
+def hub_line(mean: float, std: float, env_id: str) -> str:
+    """The Hugging Face leaderboard's score (mean - std), and its pass mark where the kit knows it."""
+    from lunar.package import HUB_MARK, hub_score
+
+    score = hub_score(mean, std)
+    if not env_id.startswith("LunarLander"):
+        return f"mean - std (the Hugging Face leaderboard's score) {score:.1f}"
+    verdict = "passes" if score >= HUB_MARK else "is below"
+    return f"mean - std (the Hugging Face leaderboard's score) {score:.1f} {verdict} its LunarLander mark {HUB_MARK:g}"
+
+
 def _print_score(score: Any, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -380,3 +420,4 @@ def _print_score(score: Any, args: argparse.Namespace) -> None:
                   f"mean {s['mean']:.1f}, std {s['std']:.1f}, min {s['min']:.1f}, median {s['median']:.1f}, "
                   f"at or above 200: {100 * s['share_at_or_above']:.0f}%  [{outcomes}]", soft_wrap=True,
                   markup=False)  # the brackets are text, not rich markup
+    print(hub_line(s["mean"], s["std"], args.env))
