@@ -10,7 +10,8 @@ Each symptom has a threshold, the evidence that crossed it and one sentence on w
   every return seen);
 - **loss exploding**: the median loss of the last episodes is ``LOSS_FACTOR`` times that of the
   first episodes with updates, or more;
-- **epsilon at its floor early**: epsilon reached ``e_min`` while progress was under ``EARLY_PROGRESS``;
+- **epsilon at its floor early**: epsilon reached ``e_min`` while progress was under ``EARLY_PROGRESS``,
+  in a run that has not reached the target;
 - **no learning**: after ``NO_LEARNING_EPISODES`` episodes, progress is under ``NO_PROGRESS``;
 - **collapse**: the average rose by ``COLLAPSE_RISE`` of the way to the target, then lost half of it.
 """
@@ -95,8 +96,8 @@ def _loss_exploding(history: pd.DataFrame, config: DQNConfig) -> Symptom | None:
 
 def _epsilon_floor_early(history: pd.DataFrame, config: DQNConfig) -> Symptom | None:
     at_floor = np.flatnonzero(history["epsilon"].to_numpy() <= config.e_min + 1e-12)
-    if at_floor.size == 0:
-        return None
+    if at_floor.size == 0 or float(history["moving_average"].iloc[-1]) >= config.target_score:
+        return None  # never at the floor, or it learned in time all the same (the fast preset's way)
     episode = int(at_floor[0])
     average = float(history["moving_average"].iloc[episode])
     if episode < config.num_p_av or _progress(average, history, config) >= EARLY_PROGRESS:

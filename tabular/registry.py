@@ -22,6 +22,7 @@ from tabular.algorithms import value_iteration
 from tabular.errors import UserError
 from tabular.frozenlake import make_frozenlake
 from tabular.qlearning import QLearningConfig, QLearningResult, q_learning
+from tabular.taxi import make_taxi, taxi_report, unit2_settings
 from tabular.worlds import ChainMaze, GridWorld, MarsRover
 
 
@@ -124,6 +125,9 @@ WORLDS: dict[str, World] = {
         "the 6-state chain maze of seed 004", {"states": 6}, _make_chain,
         lambda env: QLearningConfig(episodes=1000, alpha=0.1, gamma=0.9, decay=0.995, epsilon_end=0.01,
                                     max_steps=100)),
+    "taxi": World(
+        "Gymnasium's Taxi (v4: the course's Taxi-v3) with the Deep RL course's Unit 2 settings", {},
+        make_taxi, unit2_settings, taxi_report),
     "gridworld": World(
         "the 5x5 grid world of seed 002", {"goal": "2,2"}, _make_gridworld,
         lambda env: QLearningConfig(episodes=50000, alpha=0.5, gamma=0.9, decay=0.9998, epsilon_end=0.05,
