@@ -81,12 +81,12 @@ def q_learning(env: Any, config: QLearningConfig,
 
     ``on_episode(episode, return, epsilon)`` is called after each episode (live plots);
     the Q-table is copied as each episode in ``snapshots`` begins (training animations).
-    Steps go to ``env.unwrapped`` with the cap ``config.max_steps``; a capped episode
-    is a truncation and its last update bootstraps.
+    Steps go through ``env`` and its wrappers (a ``TimeLimit`` included) with the cap
+    ``config.max_steps``; a capped or time-limited episode is a truncation and its last
+    update bootstraps.
     """
     snapshots = set(snapshots)
-    base = env.unwrapped
-    q = np.zeros((base.observation_space.n, base.action_space.n))
+    q = np.zeros((env.observation_space.n, env.action_space.n))
     updates = np.zeros(q.shape, dtype=np.int64)  # n(s, a), for alpha_visits
     rng = np.random.default_rng(config.seed)
     result = QLearningResult(q)
@@ -96,12 +96,12 @@ def q_learning(env: Any, config: QLearningConfig,
         epsilon = config.epsilon(episode, epsilon)
         if episode in snapshots:
             result.snapshots[episode] = (q.copy(), epsilon)
-        state, _ = base.reset(seed=seed)
+        state, _ = env.reset(seed=seed)
         seed = None
         total, t = 0.0, 0
         for t in range(1, config.max_steps + 1):
             action = epsilon_greedy(q[state], epsilon, rng)
-            next_state, reward, terminated, truncated, _ = base.step(action)
+            next_state, reward, terminated, truncated, _ = env.step(action)
             if k is not None:
                 updates[state, action] += 1
                 alpha = search_then_converge(config.alpha, k, int(updates[state, action]))
@@ -121,21 +121,21 @@ def q_learning(env: Any, config: QLearningConfig,
 def run_policy(env: Any, policy: np.ndarray, seed: int, max_steps: int) -> tuple[float, int, bool, list[int]]:
     """One greedy episode from ``reset(seed=seed)``: ``(return, steps, reached_goal, states)``.
 
-    "Reached the goal" means the episode terminated on a positive reward.
+    "Reached the goal" means the episode terminated on a positive reward. Steps go through ``env``'s
+    wrappers, so its ``TimeLimit`` may end the episode before ``max_steps``.
     """
-    base = env.unwrapped
-    state, _ = base.reset(seed=seed)
+    state, _ = env.reset(seed=seed)
     states = [state]
-    total = 0.0
+    total, t = 0.0, 0
     for t in range(1, max_steps + 1):
-        state, reward, terminated, truncated, _ = base.step(int(policy[state]))
+        state, reward, terminated, truncated, _ = env.step(int(policy[state]))
         states.append(state)
         total += reward
         if terminated:
             return total, t, reward > 0, states
         if truncated:
             break
-    return total, max_steps, False, states
+    return total, t, False, states
 
 
 def success_rate(env: Any, policy: np.ndarray, episodes: int = 1000, seed: int = 0, max_steps: int = 100) -> float:

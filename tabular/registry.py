@@ -23,7 +23,7 @@ from tabular.errors import UserError
 from tabular.frozenlake import make_frozenlake
 from tabular.qlearning import QLearningConfig, QLearningResult, q_learning
 from tabular.taxi import make_taxi, taxi_report, unit2_settings
-from tabular.worlds import ChainMaze, GridWorld, MarsRover
+import tabular.registration  # noqa: F401 - the lunar_kit/ ids the worlds are made from
 
 
 @dataclass
@@ -94,19 +94,19 @@ def _make_rover(variant: str, misstep_prob: float, slip: float) -> gym.Env:
     if variant not in ("seed", "course"):
         raise UserError(f"variant must be 'seed' or 'course', got {variant!r}")
     try:
-        return MarsRover.course(misstep_prob=misstep_prob) if variant == "course" else \
-            MarsRover(misstep_prob=misstep_prob, slip=slip)
+        return gym.make("lunar_kit/MarsRoverCourse-v0", misstep_prob=misstep_prob) if variant == "course" else \
+            gym.make("lunar_kit/MarsRover-v0", misstep_prob=misstep_prob, slip=slip)
     except ValueError as error:
         raise UserError(str(error)) from None
 
 
 def _make_chain(states: int) -> gym.Env:
-    return ChainMaze(states)
+    return gym.make("lunar_kit/ChainMaze-v0", n=states)
 
 
 def _make_gridworld(goal: str) -> gym.Env:
-    env = GridWorld()
-    reports.parse_cell(goal, env.size)  # refused before training, not after
+    env = gym.make("lunar_kit/GridWorld-v0")
+    reports.parse_cell(goal, env.unwrapped.size)  # refused before training, not after
     return env
 
 
@@ -119,7 +119,7 @@ WORLDS: dict[str, World] = {
     "mars-rover": World(
         "the Mars Rover MDP (seed 001, or the course's 6-state variant)",
         {"variant": "seed", "misstep_prob": 0.0, "slip": 0.0}, _make_rover,
-        lambda env: QLearningConfig(episodes=3000, alpha=0.5, gamma=0.5 if env.nA == 2 else 0.9,  # the course's
+        lambda env: QLearningConfig(episodes=3000, alpha=0.5, gamma=0.5 if env.unwrapped.nA == 2 else 0.9,  # the course's
                                     schedule="constant", max_steps=50)),                  # 2-action rover: 0.5
     "chain": World(
         "the 6-state chain maze of seed 004", {"states": 6}, _make_chain,

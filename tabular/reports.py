@@ -119,7 +119,7 @@ def gridworld_path_excess(env: GridWorld, policy: np.ndarray) -> int:
 def gridworld_report(outcome: Any) -> str:
     """The Q-table and greedy policy for one goal (of the 600 start/goal states), and the
     policy's worst excess over the shortest path from every start to every goal."""
-    env, policy = outcome.env, greedy_policy(outcome.result.q)
+    env, policy = outcome.env.unwrapped, greedy_policy(outcome.result.q)
     goal = parse_cell(outcome.options["goal"], env.size)
     states = [env.encode(divmod(c, env.size), goal) for c in range(env.size ** 2) if divmod(c, env.size) != goal]
     return (f"\nQ-table for goal {goal} (of {env.size ** 4} states):\n{_table(q_table_frame(outcome, states))}\n"

@@ -130,6 +130,12 @@ class MarsRover(TableEnv):
         return line_colours(len(self.rewards), self.s, special)
 
 
+def course_rover(misstep_prob: float = 0.0, start: int | None = None,
+                 render_mode: str | None = None) -> MarsRover:
+    """:meth:`MarsRover.course`, as an entry point for ``gymnasium.make("lunar_kit/MarsRoverCourse-v0")``."""
+    return MarsRover.course(misstep_prob=misstep_prob, start=start, render_mode=render_mode)
+
+
 class ChainMaze(TableEnv):
     """The 6-state chain maze of seed 004.
 
