@@ -304,6 +304,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--video-episodes", type=int, default=3, help="episodes recorded back to back")
     parser.add_argument("--fps", type=int, default=30, help="video frames per second")
     parser.add_argument("--no-video", action="store_true", help="score only, render nothing")
+    parser.add_argument("--gif", type=Path, default=None, metavar="PATH",
+                        help="instead of the video: a small GIF of the first episode for a README (half size, "
+                             "every third frame, 10 frames a second)")
     parser.add_argument("--csv", type=Path, default=None, metavar="PATH", help="write per-episode rows here")
     parser.add_argument("--package", type=Path, default=None, metavar="DIR",
                         help="write a model folder to share on the Hugging Face Hub instead: the model (.h5 and "
@@ -324,8 +327,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lunar.atomic import check_file_target, write_text
     from lunar.envs import make_env
     from lunar.evaluation import check_model_fits, check_protocol, evaluate_policy, load_q_network
-    from lunar.networks import greedy_policy
-    from lunar.video import check_video_path, episode_frames, write_frames, writer_problem
+    from lunar.video import check_video_path, writer_problem
 
     if args.package is not None or args.push is not None:
         return _package(args)
@@ -335,7 +337,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise UserError(f"--fps must be positive, got {args.fps}")
     if args.video_episodes <= 0:
         raise UserError(f"--video-episodes must be positive, got {args.video_episodes}")
-    video = None if args.no_video else check_video_path(args.video)
+    if args.gif is not None and args.gif.suffix.lower() != ".gif":
+        raise UserError(f"--gif must name a .gif file, got {args.gif.name!r}")
+    video = None if args.no_video else args.gif or check_video_path(args.video)
     for target in (video, args.csv):  # checked before the scoring and rendering, not after
         if target is not None:
             check_file_target(target)
@@ -354,21 +358,31 @@ def _evaluate(args: argparse.Namespace) -> int:
         write_text(args.csv, score.episodes.to_csv(index=False))
         print(f"per-episode rows: {args.csv}")
     if video is not None:
-        render_env = make_env(args.env, render_mode="rgb_array")
-        policy = greedy_policy(model)
-        count = min(args.video_episodes, args.episodes)
-
-        def frames():
-            for i in range(count):
-                yield from episode_frames(
-                    render_env, policy, seed=args.seed + i,
-                    caption=lambda step, total, i=i: f"episode {i + 1} (seed {args.seed + i})  "
-                                                     f"step {step}  return {total:7.1f}")
-
-        n = write_frames(video, frames(), fps=args.fps)
-        render_env.close()
-        print(f"video: {video} ({count} episodes, {n} frames)")
+        _write_video(model, video, args)
     return 0
+
+
+def _write_video(model: Any, video: Path, args: argparse.Namespace) -> None:
+    """The first ``--video-episodes`` greedy episodes, captioned; with ``--gif``, the first one, small."""
+    from lunar.envs import make_env
+    from lunar.networks import greedy_policy
+    from lunar.video import episode_frames, thumbnail_frames, write_frames
+
+    render_env = make_env(args.env, render_mode="rgb_array")
+    policy = greedy_policy(model)
+    count = 1 if args.gif is not None else min(args.video_episodes, args.episodes)
+
+    def frames():
+        for i in range(count):
+            yield from episode_frames(
+                render_env, policy, seed=args.seed + i,
+                caption=None if args.gif is not None else
+                lambda step, total, i=i: f"episode {i + 1} (seed {args.seed + i})  step {step}  return {total:7.1f}")
+
+    small = args.gif is not None
+    n = write_frames(video, thumbnail_frames(frames(), every=3) if small else frames(), fps=10 if small else args.fps)
+    render_env.close()
+    print(f"{'GIF' if small else 'video'}: {video} ({count} episode{'s' * (count > 1)}, {n} frames)")
 
 
 def _package(args: argparse.Namespace) -> int:

@@ -96,3 +96,18 @@ def create_video(filename: str | Path, env: Any, q_network: Any, fps: int = 30, 
     if getattr(env, "render_mode", None) != "rgb_array":
         raise UserError("create_video needs an environment made with render_mode='rgb_array'")
     return write_frames(filename, episode_frames(env, greedy_policy(q_network), seed=seed), fps=fps)
+
+
+def thumbnail_frames(frames: Iterable[np.ndarray], scale: float = 0.5, every: int = 2) -> Iterable[np.ndarray]:
+    """Every ``every``-th frame (the last one kept), resized by ``scale``: a GIF small enough for a README."""
+    from PIL import Image
+
+    last, index = None, -1
+    for index, frame in enumerate(frames):
+        image = Image.fromarray(np.ascontiguousarray(frame))
+        last = np.asarray(image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
+                                       Image.Resampling.LANCZOS))
+        if index % every == 0:
+            yield last
+    if last is not None and index % every != 0:
+        yield last

@@ -37,6 +37,10 @@ class QLearningConfig:
     """Step cap of an episode (a truncation: the update still bootstraps)."""
     seed: int = 0
     """Seeds the environment and the agent's generator."""
+    q_init: float = 0.0
+    """Every Q-value's starting value (the lessons' 0). Optimistic (at or above every return): an
+    action tried little keeps a high value until its own updates bring it down, so greedy play
+    tries it, and no estimate is built mostly from targets of the first episodes."""
 
     def __post_init__(self) -> None:
         if self.episodes <= 0 or self.max_steps <= 0:
@@ -86,7 +90,7 @@ def q_learning(env: Any, config: QLearningConfig,
     update bootstraps.
     """
     snapshots = set(snapshots)
-    q = np.zeros((env.observation_space.n, env.action_space.n))
+    q = np.full((env.observation_space.n, env.action_space.n), float(config.q_init))
     updates = np.zeros(q.shape, dtype=np.int64)  # n(s, a), for alpha_visits
     rng = np.random.default_rng(config.seed)
     result = QLearningResult(q)
@@ -106,6 +110,8 @@ def q_learning(env: Any, config: QLearningConfig,
                 updates[state, action] += 1
                 alpha = search_then_converge(config.alpha, k, int(updates[state, action]))
             q_learning_update(q, state, action, reward, next_state, terminated, alpha, config.gamma)
+            if terminated and config.q_init:
+                q[next_state] = 0.0  # a terminal state's values are 0, whatever the optimistic start
             total += reward
             state = next_state
             if terminated or truncated:

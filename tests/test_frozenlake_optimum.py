@@ -23,3 +23,10 @@ def test_frozenlake_q_learning_within_0_02_of_best_achievable_on_three_seeds(map
     gaps = {seed: round(best - learned, 4) for seed, (learned, best) in zip(SEEDS, results)}
     print(map_name, "learned:", [round(learned, 3) for learned, _ in results], "best:", round(results[0][1], 3))
     assert all(gap <= 0.02 for gap in gaps.values()), f"gap to the best achievable success per seed: {gaps}"
+
+
+def test_frozenlake_4x4_seed_11_within_0_02_of_best_achievable():
+    """The seed that stopped at 0.669 against 0.744 with Q starting at 0: its top-right states, tried
+    mostly while epsilon was high, kept values built from those first episodes' targets."""
+    learned, best = learned_and_best("4x4", 11)
+    assert best - learned <= 0.02, (learned, best)

@@ -288,6 +288,17 @@ def test_q_learning_snapshots_keep_the_q_table_of_each_stage():
     outcome = train("frozenlake", episodes=200, snapshots=10)
     assert sorted(outcome.result.snapshots) == [0] + [20 * i - 1 for i in range(1, 11)]
     first_q, first_epsilon = outcome.result.snapshots[0]
-    assert first_epsilon == 1.0 and not first_q.any()
+    assert first_epsilon == 1.0 and np.all(first_q == outcome.config.q_init)  # the table as it starts
     last_q, last_epsilon = outcome.result.snapshots[199]
     assert last_epsilon == outcome.result.epsilons[199] and last_q.any()
+
+
+def test_q_learning_optimistic_start_fills_the_table_and_zeroes_terminal_states():
+    from tabular.qlearning import QLearningConfig, q_learning
+
+    env = make_frozenlake("4x4", True)
+    result = q_learning(env, QLearningConfig(episodes=1, max_steps=100, q_init=1.0, seed=0))
+    holes_and_goal = [s for s, cell in enumerate(np.asarray(env.unwrapped.desc).reshape(-1)) if cell in b"HG"]
+    reached = [s for s in holes_and_goal if not np.all(result.q[s] == 1.0)]
+    assert reached and all(np.all(result.q[s] == 0.0) for s in reached)  # the terminal state the episode ended in
+    assert np.all(result.q <= 1.0) and np.any(result.q[0] < 1.0)  # the start's tried actions came down from 1
