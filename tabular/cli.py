@@ -1,5 +1,5 @@
 """``python -m tabular <world>``: train Q-learning, print the table and policy, compare with
-value iteration. Worlds: frozenlake, mars-rover, chain, taxi, gridworld; and demo (play the grid
+value iteration. Worlds: frozenlake, frozenlake-unit2, mars-rover, chain, taxi, gridworld; and demo (play the grid
 world yourself)."""
 
 from __future__ import annotations
@@ -73,10 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--states", type=int, default=6, help="length of the chain (2 to 10,000)")
 
-    p = worlds.add_parser("taxi", help=WORLDS["taxi"].help)
-    common(p)
-    p.add_argument("--export", type=Path, metavar="DIR", default=None,
-                   help="write the Q-table (JSON, no pickle), results.json and a model card for the Hub to DIR")
+    for world in ("taxi", "frozenlake-unit2"):
+        p = worlds.add_parser(world, help=WORLDS[world].help)
+        common(p)
+        p.add_argument("--export", type=Path, metavar="DIR", default=None,
+                       help="write the Q-table (JSON, no pickle), results.json and a model card for the Hub to DIR")
 
     p = worlds.add_parser("gridworld", help=WORLDS["gridworld"].help)
     common(p)
@@ -87,16 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def export_taxi(outcome: Outcome, folder: Path) -> list[Path]:
-    """``taxi --export DIR``: the Q-table, its Unit 2 score and the exact comparison (:mod:`tabular.export`)."""
+def export_unit2(outcome: Outcome, folder: Path) -> list[Path]:
+    """``taxi --export DIR``, ``frozenlake-unit2 --export DIR``: the Q-table, its Unit 2 score and the exact
+    comparison with value iteration (:mod:`tabular.export`)."""
     from tabular.algorithms import greedy_policy
     from tabular.export import export
-    from tabular.taxi import MAX_STEPS, UNIT2_SEEDS, start_returns, unit2_score
+    from tabular.frozenlake import exact_success_probability
+    from tabular.unit2 import FROZENLAKE_SEEDS, MAX_STEPS, UNIT2_SEEDS, start_returns, unit2_score
 
-    policy = greedy_policy(outcome.result.q)
-    exact = {"learned_expected_return": float(start_returns(outcome.env, policy).mean()),
-             "optimal_expected_return": float(start_returns(outcome.env, greedy_policy(outcome.q_star)).mean())}
-    return export(outcome, folder, unit2_score(outcome.env, policy), UNIT2_SEEDS, MAX_STEPS, exact)
+    policy, optimal = greedy_policy(outcome.result.q), greedy_policy(outcome.q_star)
+    if outcome.world == "taxi":
+        seeds = UNIT2_SEEDS
+        exact = {"learned_expected_return": float(start_returns(outcome.env, policy).mean()),
+                 "optimal_expected_return": float(start_returns(outcome.env, optimal).mean())}
+    else:
+        seeds = FROZENLAKE_SEEDS
+        exact = {"learned_expected_return": exact_success_probability(outcome.env, policy, MAX_STEPS),
+                 "optimal_expected_return": exact_success_probability(outcome.env, optimal, MAX_STEPS)}
+    return export(outcome, folder, unit2_score(outcome.env, policy, seeds), seeds, MAX_STEPS, exact)
 
 
 def check_arguments(args: argparse.Namespace, out: Path) -> None:
@@ -160,7 +169,7 @@ def _main(args: argparse.Namespace) -> int:
     if live is not None:
         print(f"reward plot: {live.close()}", flush=True)
     if getattr(args, "export", None) is not None:
-        print(f"exported: {', '.join(str(p) for p in export_taxi(outcome, args.export))}")
+        print(f"exported: {', '.join(str(p) for p in export_unit2(outcome, args.export))}")
     if gifs:
         from tabular.animation import write_frozenlake_gifs
         training, trained = write_frozenlake_gifs(outcome, out)

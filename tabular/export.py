@@ -1,4 +1,5 @@
-"""A learned Q-table as the Deep RL course's Unit 2 shares it, without pickle: ``python -m tabular taxi --export DIR``.
+"""A learned Q-table as the Deep RL course's Unit 2 shares it, without pickle: ``python -m tabular taxi --export DIR``
+(and ``frozenlake-unit2``).
 
 The folder holds ``q-table.json`` (the table, the environment id and options, every Q-learning
 setting, the evaluation seeds and step cap: what Unit 2's ``model.pkl`` holds, as JSON),
@@ -21,15 +22,22 @@ import numpy as np
 
 from tabular.files import write_atomically
 
-HUB_NAMES = {"Taxi-v4": "Taxi-v3"}
-"""The leaderboard's id for a Gymnasium id: Unit 2's Taxi-v3 is Gymnasium 1.3's Taxi-v4 (same MDP)."""
+def hub_env_id(spec: Any) -> str:
+    """The leaderboard's name: Unit 2's ``Taxi-v3`` is Gymnasium 1.3's ``Taxi-v4`` (the same MDP); FrozenLake's
+    carries its map and ``no_slippery`` as Unit 2's ``package_to_hub`` writes them."""
+    if spec.id == "Taxi-v4":
+        return "Taxi-v3"
+    if spec.id == "FrozenLake-v1":
+        slippery = "" if spec.kwargs.get("is_slippery", True) else "-no_slippery"
+        return f"FrozenLake-v1-{spec.kwargs.get('map_name', '4x4')}{slippery}"
+    return spec.id
 
 
 def export(outcome: Any, folder: Path, score: tuple[float, float], seeds: tuple[int, ...], max_steps: int,
            exact: dict[str, float]) -> list[Path]:
     """Write the folder of this module's docstring for a learned world; the paths written."""
     env_id = outcome.env.spec.id
-    hub_id = HUB_NAMES.get(env_id, env_id)
+    hub_id = hub_env_id(outcome.env.spec)
     mean, std = score
     table = {"env_id": env_id, "hub_env_id": hub_id, "env_kwargs": dict(outcome.env.spec.kwargs),
              "qtable": np.round(outcome.result.q, 6).tolist(), "hyperparameters": dataclasses.asdict(outcome.config),
@@ -54,7 +62,7 @@ def card(results: dict[str, Any], outcome: Any, env_id: str) -> str:
         f"      name: {hub_id}", f"      type: {hub_id}", "    metrics:", "    - type: mean_reward",
         f"      value: {mean:.2f} +/- {std:.2f}", "      name: mean_reward", "      verified: false", "---"])
     config = outcome.config
-    same = f" (Gymnasium 1.3 and later call it `{env_id}`: the same MDP)" if hub_id != env_id else ""
+    same = f" (Gymnasium's `{env_id}`, {dict(outcome.env.spec.kwargs) or 'default options'})" if hub_id != env_id else ""
     return f"""{metadata}
 
 # Q-learning on {hub_id} (lunar-kit)
@@ -66,7 +74,8 @@ gamma {config.gamma}, epsilon from {config.epsilon_start} to {config.epsilon_end
 |---|---:|---:|---:|
 | {results['n_eval_episodes']} greedy episodes on the course's fixed seeds | {mean:.2f} | {std:.2f} | {results['mean_minus_std']:.2f} |
 
-Against value iteration's exact optimum over every start state: learned {results.get('learned_expected_return', float('nan')):.3f}, optimum {results.get('optimal_expected_return', float('nan')):.3f}.
+Against value iteration's exact optimum (expected return over the start states; FrozenLake: success within the
+step cap): learned {results.get('learned_expected_return', float('nan')):.3f}, optimum {results.get('optimal_expected_return', float('nan')):.3f}.
 
 ## How to use it
 

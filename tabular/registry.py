@@ -22,7 +22,8 @@ from tabular.algorithms import value_iteration
 from tabular.errors import UserError
 from tabular.frozenlake import make_frozenlake
 from tabular.qlearning import QLearningConfig, QLearningResult, q_learning
-from tabular.taxi import make_taxi, taxi_report, unit2_settings
+from tabular.unit2 import (frozenlake_unit2_report, frozenlake_unit2_settings, make_frozenlake_unit2, make_taxi,
+                           taxi_report, unit2_settings)
 import tabular.registration  # noqa: F401 - the lunar_kit/ ids the worlds are made from
 
 
@@ -127,6 +128,9 @@ WORLDS: dict[str, World] = {
         "the 6-state chain maze of seed 004", {"states": 6}, _make_chain,
         lambda env: QLearningConfig(episodes=1000, alpha=0.1, gamma=0.9, decay=0.995, epsilon_end=0.01,
                                     max_steps=100)),
+    "frozenlake-unit2": World(
+        "FrozenLake-v1 4x4 without slipping, with the Deep RL course's Unit 2 settings", {"eval_episodes": 100},
+        lambda eval_episodes: make_frozenlake_unit2(), frozenlake_unit2_settings, frozenlake_unit2_report),
     "taxi": World(
         "Gymnasium's Taxi (v4: the course's Taxi-v3) with the Deep RL course's Unit 2 settings", {},
         make_taxi, unit2_settings, taxi_report),

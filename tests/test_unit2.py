@@ -1,4 +1,5 @@
-"""Taxi with the Deep RL course's Unit 2 settings: exact returns, the optimum, the course's mark, the export."""
+"""The Deep RL course's Unit 2 (Taxi; FrozenLake 4x4 without slipping): exact returns, the optimum, the course's
+mark, the export."""
 
 import json
 from collections import deque
@@ -9,7 +10,7 @@ import pytest
 import tabular
 from tabular.algorithms import greedy_policy
 from tabular.cli import main
-from tabular.taxi import UNIT2_MARK, UNIT2_SEEDS, make_taxi, rollout_return, start_returns, unit2_score, \
+from tabular.unit2 import FROZENLAKE_SEEDS, UNIT2_MARK, UNIT2_SEEDS, make_taxi, rollout_return, start_returns, unit2_score, \
     unit2_settings
 
 
@@ -82,3 +83,16 @@ def test_taxi_export_is_json_a_card_the_hub_reads_and_no_pickle(tmp_path, capsys
     (result,) = ModelCard.load(folder / "README.md").data.eval_results
     assert result.dataset_type == "Taxi-v3" and \
         result.metric_value == f"{results['mean_reward']:.2f} +/- {results['std_reward']:.2f}"
+
+
+def test_frozenlake_unit2_learns_the_shortest_path_and_exports_under_the_courses_name(tmp_path, capsys):
+    lake = tabular.train("frozenlake-unit2")
+    assert (lake.config.episodes, lake.config.alpha, lake.config.gamma) == (10_000, 0.7, 0.95)
+    assert lake.config.epsilon(2000, 0.0) == pytest.approx(0.05 + 0.95 * np.exp(-0.0005 * 2000))
+    assert unit2_score(lake.env, greedy_policy(lake.result.q), FROZENLAKE_SEEDS) == (1.0, 0.0)
+    folder = tmp_path / "lake"
+    assert main(["frozenlake-unit2", "--export", str(folder), "--output-dir", str(tmp_path / "run")]) == 0
+    results = json.loads((folder / "results.json").read_text())
+    assert results["env_id"] == "FrozenLake-v1-4x4-no_slippery" and results["mean_minus_std"] == 1.0
+    model = json.loads((folder / "q-table.json").read_text())
+    assert model["env_kwargs"] == {"map_name": "4x4", "is_slippery": False} and np.array(model["qtable"]).shape == (16, 4)

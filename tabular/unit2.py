@@ -1,4 +1,4 @@
-"""Taxi with the Hugging Face Deep RL course's Unit 2 settings, measured exactly and by the course's mark.
+"""The Hugging Face Deep RL course's Unit 2: Taxi and FrozenLake 4x4 without slipping, its settings and its scores.
 
 Unit 2 trains Q-learning on ``Taxi-v3`` for 25,000 episodes (learning rate 0.7, gamma 0.95, at
 most 99 steps an episode, epsilon ``0.05 + 0.95 exp(-0.005 t)``) and scores the greedy policy
@@ -12,6 +12,10 @@ a policy's return from a start state is one rollout through ``P``. The expected 
 Taxi's 300 start states (its uniform ``initial_state_distrib``) is computed for the learned
 greedy policy and for value iteration's; in Taxi, delivering in the fewest steps is optimal for
 every gamma, so value iteration's greedy policy (gamma 0.95) is the best achievable.
+
+Unit 2's FrozenLake: ``FrozenLake-v1``, 4x4, not slippery; 10,000 episodes, learning rate 0.7,
+gamma 0.95, at most 99 steps, epsilon ``0.05 + 0.95 exp(-0.0005 t)``; 100 greedy evaluation
+episodes (the ice does not slip and the start is fixed, so the seeds do not matter: 0..99 here).
 """
 
 from __future__ import annotations
@@ -42,6 +46,19 @@ def unit2_settings(env: gym.Env) -> QLearningConfig:
     time constant of 1 / 0.005 = 200 episodes."""
     return QLearningConfig(episodes=25_000, alpha=0.7, gamma=0.95, epsilon_start=1.0, epsilon_end=0.05,
                            schedule="exponential", decay=200.0, max_steps=MAX_STEPS)
+
+
+def make_frozenlake_unit2() -> gym.Env:
+    return gym.make("FrozenLake-v1", map_name="4x4", is_slippery=False)
+
+
+def frozenlake_unit2_settings(env: gym.Env) -> QLearningConfig:
+    """``epsilon_t = 0.05 + 0.95 exp(-0.0005 t)``: the exponential schedule, time constant 2,000 episodes."""
+    return QLearningConfig(episodes=10_000, alpha=0.7, gamma=0.95, epsilon_start=1.0, epsilon_end=0.05,
+                           schedule="exponential", decay=2000.0, max_steps=MAX_STEPS)
+
+
+FROZENLAKE_SEEDS = tuple(range(100))
 
 
 def rollout_return(P: Any, policy: np.ndarray, start: int, max_steps: int = MAX_STEPS) -> float:
@@ -93,3 +110,13 @@ def taxi_report(outcome: Any) -> str:
             f"{int((learned < best).sum())}\n"
             f"Unit 2's evaluation ({len(UNIT2_SEEDS)} fixed seeds): mean {mean:.2f}, std {std:.2f}, mean - std "
             f"{mean - std:.2f}: {verdict} the mark {UNIT2_MARK:g}")
+
+
+def frozenlake_unit2_report(outcome: Any) -> str:
+    """FrozenLake's exact report (:func:`tabular.reports.frozenlake_report`) and Unit 2's score."""
+    from tabular.algorithms import greedy_policy
+    from tabular.reports import frozenlake_report
+
+    mean, std = unit2_score(outcome.env, greedy_policy(outcome.result.q), FROZENLAKE_SEEDS)
+    return (f"{frozenlake_report(outcome)}\nUnit 2's evaluation ({len(FROZENLAKE_SEEDS)} episodes): mean {mean:.2f}, "
+            f"std {std:.2f}, mean - std {mean - std:.2f}")
