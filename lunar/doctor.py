@@ -9,8 +9,8 @@ written outside a temporary folder (the video writer's test file lives and dies 
 
 from __future__ import annotations
 
-import argparse
 import importlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -187,8 +187,11 @@ def print_table(rows: Sequence[Check]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from lunar.cli import OneLineParser
 
-    parser = OneLineParser(prog="lunar-doctor", description=__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="lunar-doctor", description=(
+        "Check what lunar-kit needs on this machine: Python, TensorFlow, Keras (and TF_USE_LEGACY_KERAS), "
+        "Gymnasium, Box2D, a LunarLander reset and frame, the video writer, the optional extras, bubblewrap and "
+        "the devices. Each problem comes with its one-line fix. Exit 0 when everything the main commands need "
+        "works, 1 otherwise; nothing is written outside a temporary folder."))
     parser.parse_args(argv)
     rows = run_checks()
     print_table(rows)
