@@ -89,7 +89,8 @@ def parse_cell(text: str, size: int) -> tuple[int, int]:
 
 
 def gridworld_policy(env: GridWorld, policy: np.ndarray, goal: tuple[int, int]) -> str:
-    rows = []
+    """The greedy policy for ``goal`` as arrows on the grid (``env`` wrapped or not)."""
+    env, rows = env.unwrapped, []
     for r in range(env.size):
         rows.append(" ".join("G" if (r, c) == goal else ARROWS[int(policy[env.encode((r, c), goal)])]
                              for c in range(env.size)))
@@ -102,7 +103,7 @@ def gridworld_path_excess(env: GridWorld, policy: np.ndarray) -> int:
     worst = 0
     base = env.unwrapped
     for s in range(base.observation_space.n):
-        (ar, ac), (gr, gc) = env.decode(s)
+        (ar, ac), (gr, gc) = base.decode(s)
         if (ar, ac) == (gr, gc):
             continue
         base.s = s

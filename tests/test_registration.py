@@ -56,3 +56,13 @@ def test_q_learning_episode_ends_at_the_wrappers_time_limit():
     result = q_learning(env, QLearningConfig(episodes=20, max_steps=100, epsilon_start=1.0, epsilon_end=1.0,
                                              schedule="constant", seed=0))
     assert max(result.steps) <= 3
+
+
+def test_reports_take_the_wrapped_environments_that_train_returns():
+    from tabular.algorithms import greedy_policy
+    from tabular.reports import gridworld_path_excess, gridworld_policy
+
+    grid = tabular.train("gridworld", episodes=10)
+    policy = greedy_policy(grid.result.q)
+    assert gridworld_policy(grid.env, policy, (2, 2)).count("G") == 1
+    assert gridworld_path_excess(grid.env, policy) >= 0
