@@ -173,6 +173,7 @@ def run_checks() -> list[Check]:
 
 def print_table(rows: Sequence[Check]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="lunar-doctor", title_justify="left")
@@ -180,7 +181,7 @@ def print_table(rows: Sequence[Check]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         status = "[green]ok[/]" if row.ok else ("[red]problem[/]" if row.required else "[yellow]optional[/]")
-        table.add_row(row.name, status, row.found, row.fix)
+        table.add_row(escape(row.name), status, escape(row.found), escape(row.fix))  # '[box2d]' is text
     Console().print(table)
 
 

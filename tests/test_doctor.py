@@ -47,7 +47,7 @@ def test_doctor_without_box2d_names_its_row_and_exits_1_writing_nothing(tmp_path
     done = _run(["-m", "lunar.doctor"], env, work)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 problem(s): Box2D, LunarLander-v3" in done.stdout
-    assert "swig" in done.stdout  # the fix is on the Box2D row
+    assert "swig" in done.stdout and "gymnasium[box2d]" in done.stdout  # the fix, printed as written
     assert not list(work.iterdir()) and not list((tmp_path / "tmp").iterdir())
 
 
