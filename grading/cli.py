@@ -131,14 +131,16 @@ def rows_csv(rows: list[dict[str, str]]) -> str:
 
 def print_table(report: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{report.notebook} ({report.seconds:.0f} s)", title_justify="left")
+    table = Table(title=f"{escape(str(report.notebook))} ({report.seconds:.0f} s)", title_justify="left")
     for column in ("exercise", "result", "message"):
         table.add_column(column, overflow="fold")
     style = {"passed": "green", "failed": "red", "error": "red", "given": "cyan", "skipped": "yellow"}
     for result in report.rows:
-        table.add_row(result.exercise, f"[{style.get(result.status, 'white')}]{result.status}[/]", result.message)
+        table.add_row(escape(result.exercise), f"[{style.get(result.status, 'white')}]{result.status}[/]",
+                      escape(result.message))  # a learner's message is text, never markup
     Console().print(table)
     for note in dict.fromkeys(report.notes):
         print(f"  note: {note}")

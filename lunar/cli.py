@@ -265,6 +265,7 @@ def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
               f"{result.wall_seconds:.1f} s")
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"DQN on {config.env_id}, seed {config.seed}", show_header=False)
@@ -277,7 +278,7 @@ def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
                        ("wall time", f"{result.wall_seconds:.1f} s ({rate:,.0f} steps/s)")]:
         table.add_row(key, value)
     for name, path in result.paths.items():
-        table.add_row(name, str(path))
+        table.add_row(name, escape(str(path)))  # a folder named "[x]" is text, not markup
     Console(highlight=False).print(table)
     print(summary_line(result.history, config))
 

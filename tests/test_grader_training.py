@@ -110,3 +110,12 @@ def test_grader_train_passes_solved_code_and_fails_code_that_cannot_learn(tmp_pa
     assert learns["no_done.ipynb"]["status"] == "skipped"
     assert learns["zero_init.ipynb"]["status"] == "failed" and "no learning" in learns["zero_init.ipynb"]["message"]
     assert "solved.ipynb: 3 of 3 exercises passed; learns: passed" in out
+
+
+def test_grader_table_prints_a_learners_brackets_as_written(capsys):
+    from grading.cli import print_table
+    from grading.submission import Report
+
+    print_table(Report(Path("[lab].ipynb"), [Result("Exercise 2: compute_loss", "failed", "got [box2d] and [/]")]))
+    out = capsys.readouterr().out
+    assert "[box2d]" in out and "[/]" in out and "[lab].ipynb" in out
