@@ -144,7 +144,9 @@ def learns_row(kernel: Any, rows: list[Any], episodes: int, seed: int, seconds: 
     except Exception as error:  # noqa: BLE001 - whatever the kernel sent, one row
         return Result(ROW, "error", f"the kernel's training reply is not usable: {type(error).__name__}: {error}")
     verdict = learns_verdict(history, DQNConfig(seed=seed, num_episodes=episodes), greedy)
-    return Result(ROW, "passed" if verdict.passed else "failed", took + verdict.message)
+    notes = [str(n) for n in trained.get("notes", []) if not str(n).startswith("training your")]
+    said = f" ({'; '.join(notes)[:300]})" if notes else ""  # which update path ran, when not the compiled one
+    return Result(ROW, "passed" if verdict.passed else "failed", took + verdict.message + said)
 
 
 def received_history(kernel: Any, trained: dict, episodes: int) -> tuple[Any, float]:

@@ -39,6 +39,7 @@ def test_doctor_names_legacy_keras_as_a_problem(monkeypatch):
     assert not row.ok and "unset TF_USE_LEGACY_KERAS" in row.fix
 
 
+@pytest.mark.slow  # a fresh interpreter, TensorFlow and all
 def test_doctor_without_box2d_names_its_row_and_exits_1_writing_nothing(tmp_path):
     env = _broken(tmp_path, "Box2D")
     (tmp_path / "tmp").mkdir()
@@ -51,6 +52,7 @@ def test_doctor_without_box2d_names_its_row_and_exits_1_writing_nothing(tmp_path
     assert not list(work.iterdir()) and not list((tmp_path / "tmp").iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["-m", "lunar.doctor"], ["evaluate.py", "--episodes", "1"]])
 def test_doctor_and_evaluate_find_a_broken_video_writer_before_any_episode(tmp_path, command):
     env = _broken(tmp_path, "imageio_ffmpeg")

@@ -87,10 +87,14 @@ def test_received_history_refuses_columns_that_do_not_make_a_run(history):
         received_history(_Kernel(), {"history": history, "seconds": 1.0}, episodes=4)
 
 
-def test_grader_refuses_a_train_budget_out_of_range_in_one_line():
+def test_grader_refuses_a_train_budget_out_of_range_in_one_line(capsys):
+    from grading.cli import main
+
     for budget in ("10", "5000", "x"):
-        code, out, err = grade(EXERCISES, "--train", budget)
-        assert code == 2 and err.count("\n") == 1 and "--train" in err, err
+        with pytest.raises(SystemExit) as stopped:
+            main([str(EXERCISES), "--train", budget])
+        err = capsys.readouterr().err
+        assert stopped.value.code == 2 and err.count("\n") == 1 and "--train" in err, err
 
 
 @pytest.mark.slow

@@ -83,6 +83,7 @@ def test_notebook_run_and_kit_run_refuse_each_others_checkpoints(tmp_path, capsy
     assert "the checkpoint trained the kit's own code" in _err_lines(capsys)[0]
 
 
+@pytest.mark.slow  # two fresh interpreters
 @pytest.mark.parametrize("script", ["train.py", "lunar-train"])
 def test_notebook_flag_works_from_the_script_and_the_console_script_into_runs_by_default(tmp_path, script):
     notebook = write(tmp_path / "lab.ipynb", course_cells())
