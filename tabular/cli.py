@@ -34,6 +34,13 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def folder(text: str) -> Path:
+    """A folder argument; an empty one is refused (``Path("")`` would be the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the folder must not be empty (use . for the current folder)")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m tabular", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--epsilon-decay", type=float, dest="decay", help="per-episode epsilon decay factor")
         p.add_argument("--max-steps", type=int, help="step cap per episode (at most 1,000,000)")
         p.add_argument("--seed", type=int, default=0, help="seeds environment and agent (0 to 2**31 - 1)")
-        p.add_argument("--output-dir", type=Path, default=None, help="where GIFs and plots go")
+        p.add_argument("--output-dir", type=folder, default=None, help="where GIFs and plots go")
         p.add_argument("--live-plot", action="store_true",
                        help="plot episode rewards live while training (saved as PNG when headless)")
 
@@ -76,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     for world in ("taxi", "frozenlake-unit2"):
         p = worlds.add_parser(world, help=WORLDS[world].help)
         common(p)
-        p.add_argument("--export", type=Path, metavar="DIR", default=None,
+        p.add_argument("--export", type=folder, metavar="DIR", default=None,
                        help="write the Q-table (JSON, no pickle), results.json and a model card for the Hub to DIR")
 
     p = worlds.add_parser("gridworld", help=WORLDS["gridworld"].help)

@@ -98,3 +98,12 @@ def test_frozenlake_unit2_learns_the_shortest_path_and_exports_under_the_courses
     assert results["env_id"] == "FrozenLake-v1-4x4-no_slippery" and results["mean_minus_std"] == 1.0
     model = json.loads((folder / "q-table.json").read_text())
     assert model["env_kwargs"] == {"map_name": "4x4", "is_slippery": False} and np.array(model["qtable"]).shape == (16, 4)
+
+
+@pytest.mark.parametrize("flag", ["--export", "--output-dir"])
+def test_unit2_empty_folder_is_refused_in_one_line_writing_nothing(tmp_path, monkeypatch, capsys, flag):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["frozenlake-unit2", flag, ""])
+    assert stopped.value.code == 2 and "must not be empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
