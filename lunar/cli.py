@@ -389,6 +389,7 @@ def _write_video(model: Any, video: Path, args: argparse.Namespace) -> None:
 def _package(args: argparse.Namespace) -> int:
     """``--package DIR [--push REPO_ID]``: the official score, the shareable folder, the upload."""
     from lunar.package import check_package_folder, check_repo_id, package, push
+    from lunar.video import writer_problem
 
     if args.package is None:
         raise UserError("--push needs --package DIR: the folder it uploads")
@@ -397,6 +398,10 @@ def _package(args: argparse.Namespace) -> int:
                         "leave out --episodes and --seed")
     repo_id = None if args.push is None else check_repo_id(args.push)
     check_package_folder(args.package)
+    problem = writer_problem(".mp4")  # the package's replay.mp4: found out before any episode, not after
+    if problem:
+        raise UserError(f"cannot write the package's replay.mp4 here ({problem}): pip install \"imageio-ffmpeg>=0.4.9\" "
+                        "or run lunar-doctor")
     results = package(args.model, args.package, args.env)
     print(f"{results['n_eval_episodes']} episodes: mean {results['mean_reward']:.1f}, std "
           f"{results['std_reward']:.1f}; {hub_line(results['mean_reward'], results['std_reward'], args.env)}")

@@ -53,14 +53,17 @@ def test_doctor_without_box2d_names_its_row_and_exits_1_writing_nothing(tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", [["-m", "lunar.doctor"], ["evaluate.py", "--episodes", "1"]])
+@pytest.mark.parametrize("command", [["-m", "lunar.doctor"], ["evaluate.py", "--episodes", "1"],
+                                     ["evaluate.py", "--package", "PKG"]])
 def test_doctor_and_evaluate_find_a_broken_video_writer_before_any_episode(tmp_path, command):
     env = _broken(tmp_path, "imageio_ffmpeg")
     (tmp_path / "tmp").mkdir()
+    command = [str(tmp_path / "PKG") if part == "PKG" else part for part in command]  # never in the repository
     script = [str(ROOT / command[0]), *command[1:]] if command[0].endswith(".py") else command
     done = _run(script, env, ROOT if command[0] == "evaluate.py" else tmp_path)
     if command[0] == "evaluate.py":
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
-        assert "cannot write .mp4 videos here" in done.stderr and "mean" not in done.stdout  # no episode played
+        assert "cannot write" in done.stderr and "mean" not in done.stdout  # no episode played
+        assert not (tmp_path / "PKG").exists()
     else:
         assert done.returncode == 1 and "1 problem(s): video writer (mp4)" in done.stdout, done.stdout
