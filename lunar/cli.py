@@ -328,7 +328,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lunar.atomic import check_file_target, write_text
     from lunar.envs import make_env
     from lunar.evaluation import check_model_fits, check_protocol, evaluate_policy, load_q_network
-    from lunar.video import check_video_path, writer_problem
+    from lunar.video import check_video_path, check_video_writer
 
     if args.package is not None or args.push is not None:
         return _package(args)
@@ -344,10 +344,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     for target in (video, args.csv):  # checked before the scoring and rendering, not after
         if target is not None:
             check_file_target(target)
-    problem = None if video is None else writer_problem(video.suffix.lower())
-    if problem:
-        raise UserError(f"cannot write {video.suffix} videos here ({problem}): pip install \"imageio-ffmpeg>=0.4.9\", "
-                        "run lunar-doctor, or pass --no-video")
+    if video is not None:
+        check_video_writer(video.suffix.lower(), ", or pass --no-video")
     model = load_q_network(args.model)
     env = make_env(args.env)
     check_model_fits(model, env, args.env)
@@ -369,18 +367,17 @@ def _write_video(model: Any, video: Path, args: argparse.Namespace) -> None:
     from lunar.networks import greedy_policy
     from lunar.video import episode_frames, thumbnail_frames, write_frames
 
+    small = args.gif is not None
     render_env = make_env(args.env, render_mode="rgb_array")
     policy = greedy_policy(model)
-    count = 1 if args.gif is not None else min(args.video_episodes, args.episodes)
+    count = 1 if small else min(args.video_episodes, args.episodes)
 
     def frames():
         for i in range(count):
             yield from episode_frames(
-                render_env, policy, seed=args.seed + i,
-                caption=None if args.gif is not None else
+                render_env, policy, seed=args.seed + i, caption=None if small else
                 lambda step, total, i=i: f"episode {i + 1} (seed {args.seed + i})  step {step}  return {total:7.1f}")
 
-    small = args.gif is not None
     n = write_frames(video, thumbnail_frames(frames(), every=3) if small else frames(), fps=10 if small else args.fps)
     render_env.close()
     print(f"{'GIF' if small else 'video'}: {video} ({count} episode{'s' * (count > 1)}, {n} frames)")
@@ -388,8 +385,7 @@ def _write_video(model: Any, video: Path, args: argparse.Namespace) -> None:
 
 def _package(args: argparse.Namespace) -> int:
     """``--package DIR [--push REPO_ID]``: the official score, the shareable folder, the upload."""
-    from lunar.package import check_package_folder, check_repo_id, package, push
-    from lunar.video import writer_problem
+    from lunar.package import check_repo_id, package, push
 
     if args.package is None:
         raise UserError("--push needs --package DIR: the folder it uploads")
@@ -397,11 +393,6 @@ def _package(args: argparse.Namespace) -> int:
         raise UserError("--package scores with the official protocol (100 episodes from seed 0): "
                         "leave out --episodes and --seed")
     repo_id = None if args.push is None else check_repo_id(args.push)
-    check_package_folder(args.package)
-    problem = writer_problem(".mp4")  # the package's replay.mp4: found out before any episode, not after
-    if problem:
-        raise UserError(f"cannot write the package's replay.mp4 here ({problem}): pip install \"imageio-ffmpeg>=0.4.9\" "
-                        "or run lunar-doctor")
     results = package(args.model, args.package, args.env)
     print(f"{results['n_eval_episodes']} episodes: mean {results['mean_reward']:.1f}, std "
           f"{results['std_reward']:.1f}; {hub_line(results['mean_reward'], results['std_reward'], args.env)}")

@@ -104,8 +104,10 @@ def package(model_path: Path, folder: Path, env_id: str = "LunarLander-v3",
     from lunar.envs import make_env, model_stem
     from lunar.evaluation import check_model_fits, evaluate_policy, load_q_network
     from lunar.outputs import save_h5
+    from lunar.video import check_video_writer, create_video
 
     check_package_folder(folder)
+    check_video_writer(".mp4")  # replay.mp4: found out before any episode, not after
     model = load_q_network(model_path)
     env = make_env(env_id)
     try:
@@ -121,10 +123,14 @@ def package(model_path: Path, folder: Path, env_id: str = "LunarLander-v3",
     outcomes = {str(k): int(v) for k, v in score.episodes["outcome"].value_counts().items()}
     results = results_record(score.summary(), outcomes, env_id)
     write_text(folder / "results.json", json.dumps(results, indent=2) + "\n")
-    _write_replay(model, folder / "replay.mp4", env_id)
-    files = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) + ["README.md"]
-    write_text(folder / "README.md", model_card(results, training_command(config), stem, sorted(set(files))))
-    message(f"package: {folder} ({', '.join(sorted(set(files)))})")
+    replay_env = make_env(env_id, render_mode="rgb_array")
+    try:
+        create_video(folder / "replay.mp4", replay_env, model, fps=30, seed=SEED)
+    finally:
+        replay_env.close()
+    files = sorted({p.name for p in folder.iterdir() if not p.name.startswith(".")} | {"README.md"})
+    write_text(folder / "README.md", model_card(results, training_command(config), stem, files))
+    message(f"package: {folder} ({', '.join(files)})")
     return results
 
 
@@ -144,18 +150,6 @@ def _copy_run_files(model_path: Path, folder: Path, env_id: str) -> Any | None:
         return DQNConfig(**load_toml(paths["config"])) if paths["config"].is_file() else None
     except (UserError, TypeError, ValueError):  # a hand-edited file: the card says the command is not known
         return None
-
-
-def _write_replay(model: Any, path: Path, env_id: str) -> None:
-    from lunar.envs import make_env
-    from lunar.networks import greedy_policy
-    from lunar.video import episode_frames, write_frames
-
-    env = make_env(env_id, render_mode="rgb_array")
-    try:
-        write_frames(path, episode_frames(env, greedy_policy(model), seed=SEED), fps=30)
-    finally:
-        env.close()
 
 
 def push(folder: Path, repo_id: str) -> str:

@@ -50,6 +50,14 @@ def writer_problem(suffix: str = ".mp4") -> str | None:
     return None if count == 3 else f"wrote 3 frames, read back {count}"
 
 
+def check_video_writer(suffix: str, alternative: str = "") -> None:
+    """UserError in one line when :func:`writer_problem` finds one: before any episode is played."""
+    problem = writer_problem(suffix)
+    if problem:
+        raise UserError(f"cannot write {suffix} videos here ({problem}): pip install \"imageio-ffmpeg>=0.4.9\", "
+                        f"run lunar-doctor{alternative}")
+
+
 def write_frames(path: str | Path, frames: Iterable[np.ndarray], fps: int = 30) -> int:
     """Write frames to ``path`` atomically; returns the number written."""
     path = check_video_path(path)
@@ -102,12 +110,14 @@ def thumbnail_frames(frames: Iterable[np.ndarray], scale: float = 0.5, every: in
     """Every ``every``-th frame (the last one kept), resized by ``scale``: a GIF small enough for a README."""
     from PIL import Image
 
-    last, index = None, -1
-    for index, frame in enumerate(frames):
+    def small(frame: np.ndarray) -> np.ndarray:
         image = Image.fromarray(np.ascontiguousarray(frame))
-        last = np.asarray(image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
+        return np.asarray(image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
                                        Image.Resampling.LANCZOS))
+
+    last, index = None, -1
+    for index, last in enumerate(frames):
         if index % every == 0:
-            yield last
+            yield small(last)
     if last is not None and index % every != 0:
-        yield last
+        yield small(last)

@@ -83,16 +83,9 @@ def unit2_score(env: gym.Env, policy: np.ndarray, seeds: tuple[int, ...] = UNIT2
                 max_steps: int = MAX_STEPS) -> tuple[float, float]:
     """Unit 2's ``evaluate_agent``: one greedy episode per seed through the environment (its wrappers
     included); the mean and (population) standard deviation of the returns."""
-    returns = []
-    for seed in seeds:
-        state, _ = env.reset(seed=seed)
-        total = 0.0
-        for _ in range(max_steps):
-            state, reward, terminated, truncated, _ = env.step(int(policy[state]))
-            total += float(reward)
-            if terminated or truncated:
-                break
-        returns.append(total)
+    from tabular.qlearning import run_policy
+
+    returns = [run_policy(env, policy, seed, max_steps)[0] for seed in seeds]
     return float(np.mean(returns)), float(np.std(returns))
 
 
