@@ -16,6 +16,7 @@ import itertools
 import math
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -45,9 +46,12 @@ class TrainResult:
 
     history: pd.DataFrame
     status: str
-    """'solved', 'episode_cap', 'step_budget' (``max_total_steps`` reached) or 'interrupted'."""
+    """'solved', 'episode_cap', 'step_budget' or 'time_budget' (see :class:`Budget`) or 'interrupted'."""
     total_steps: int
     wall_seconds: float
+    cpu_seconds: float
+    """This process's CPU time over the run: with TensorFlow on one thread, the work done, which
+    (unlike wall time) another process on the next core does not change."""
     paths: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -95,16 +99,29 @@ def run_episode(run: Run, max_total_steps: float = math.inf) -> dict[str, Any]:
     return row
 
 
-def stop_reason(run: Run, interrupt: "_Interrupt", max_total_steps: float,
+@dataclass(frozen=True)
+class Budget:
+    """Where a run stops short of solving: after ``steps`` environment steps (the last episode is cut
+    there) or, between episodes, once this process has spent ``cpu_seconds`` of CPU time since ``start``."""
+
+    steps: float = math.inf
+    cpu_seconds: float = math.inf
+    start: float = field(default_factory=time.process_time)
+
+    def spent(self, run: Run) -> str | None:
+        if run.total_steps >= self.steps:
+            return "step_budget"
+        return "time_budget" if time.process_time() - self.start >= self.cpu_seconds else None
+
+
+def stop_reason(run: Run, interrupt: "_Interrupt", budget: Budget,
                 message: Callable[[str], None] = lambda text: None) -> str | None:
     """Why the run stops now, or None to play another episode: the one place that decides."""
     if run.history and run.average() >= run.config.target_score and validation_passes(run, message):
         return "solved"
     if len(run.history) >= run.config.num_episodes:
         return "episode_cap"
-    if run.total_steps >= max_total_steps:
-        return "step_budget"
-    return "interrupted" if interrupt.requested else None
+    return budget.spent(run) or ("interrupted" if interrupt.requested else None)
 
 
 def validation_score(run: Run, episodes: int) -> float:
@@ -138,7 +155,7 @@ def validation_passes(run: Run, message: Callable[[str], None]) -> bool:
 def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
           resume: bool | ckpt.Checkpoint = False, force: bool = False, checkpoint_every: int = 50,
           reporter: Reporter | None = None, save_outputs: bool = True, max_total_steps: int | None = None,
-          jit_compile: bool = True, tensorboard: str | Path | None = None,
+          max_cpu_seconds: float | None = None, jit_compile: bool = True, tensorboard: str | Path | None = None,
           compute_loss: Callable[..., Any] | None = None, q_network: Any = None, target_q_network: Any = None,
           optimizer: Any = None, agent_learn: Callable[..., Any] | None = None, **overrides: Any) -> TrainResult:
     """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score`` (and,
@@ -149,8 +166,9 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     Writes to ``output_dir`` what :mod:`lunar.outputs` lists (nothing with ``save_outputs=False``).
     ``resume=True`` continues the run from its newest valid checkpoint (or from a
     :class:`lunar.checkpoint.Checkpoint` already read); other hyperparameters than the
-    checkpoint's are refused unless ``force``. ``max_total_steps`` stops after that many
-    environment steps (benchmarks); ``tensorboard`` is a folder for TensorBoard scalars.
+    checkpoint's are refused unless ``force``. ``max_total_steps`` stops after that many environment
+    steps, ``max_cpu_seconds`` after that much CPU time (benchmarks, lunar-tune); ``tensorboard`` is a
+    folder for TensorBoard scalars.
     SIGINT or SIGTERM ends the run after the current episode, with a checkpoint.
 
     ``compute_loss``, ``q_network`` + ``target_q_network``, ``optimizer`` and ``agent_learn`` train a
@@ -170,6 +188,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     env = make_env(config.env_id)  # an unusable environment, or lab code that does not fit it, is refused
     check_lab_code(lab_code, *space_sizes(env))  # before the folder is touched
     env.close()
+    budget = Budget(math.inf if max_total_steps is None else max_total_steps,
+                    math.inf if max_cpu_seconds is None else max_cpu_seconds)
     folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)  # locks the folder
     try:
         if tensorboard is not None:
@@ -181,14 +201,13 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         run, checkpoint = _start_run(config, checkpoint, jit_compile, folder, lab_code, reporter.message)
         if checkpoint is not None:
             reporter.message(f"Resumed from {checkpoint.path} at episode {len(checkpoint.history)}")
-        return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, checkpoint_every,
-                          math.inf if max_total_steps is None else max_total_steps)
+        return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, checkpoint_every, budget)
     finally:
         folder.close()
 
 
 def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Path | None, checkpoint_every: int,
-               budget: float) -> TrainResult:
+               budget: Budget) -> TrainResult:
     """The episodes of a started run, with its reports and files, until :func:`stop_reason` says stop."""
     try:
         folder.begin(run, resumed_from, reporter.message, checkpoint_every)
@@ -196,11 +215,11 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
         with _Interrupt() as interrupt:
             status = stop_reason(run, interrupt, budget, reporter.message)
             while status is None:
-                reporter.episode(run_episode(run, budget))
+                reporter.episode(run_episode(run, budget.steps))
                 status = stop_reason(run, interrupt, budget, reporter.message)
                 if status is None and len(run.history) % checkpoint_every == 0:
                     folder.checkpoint(run)
-        wall = run.elapsed() - run.elapsed_before
+        wall, cpu = run.elapsed() - run.elapsed_before, time.process_time() - budget.start
         paths = folder.finish(run, status)
     except NumericalError as error:
         raise NumericalError(f"{error}; {folder.last_good()}") from None
@@ -211,7 +230,7 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
         reporter.stop()
         run.env.close()
     history = pd.DataFrame(run.history, columns=ckpt.HISTORY_COLUMNS)
-    return TrainResult(history, status, run.total_steps, wall, paths)
+    return TrainResult(history, status, run.total_steps, wall, cpu, paths)
 
 
 SHAPE_FIELDS = ("env_id", "hidden_units", "memory_size")

@@ -194,8 +194,8 @@ def test_tune_space_with_a_bad_range_is_one_user_error(tmp_path, line):
     from lunar.sweep.tuning import read_space
 
     (tmp_path / "fast.toml").write_text((ROOT / "configs" / "fast.toml").read_text())
-    (tmp_path / "space.toml").write_text('base = "fast.toml"\nseeds = [1]\nmax_steps = 100\nreport_every = 50\n'
-                                         f'validation_episodes = 1\n\n[space]\n{line}\n')
+    (tmp_path / "space.toml").write_text('base = "fast.toml"\nseeds = [1]\nmax_seconds = 100\n'
+                                         f'\n[space]\n{line}\n')
     with pytest.raises(UserError, match="with numbers A < B"):
         read_space(tmp_path / "space.toml")
 

@@ -146,11 +146,13 @@ def test_sweep_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("space, message", [
     (None, "is not a file"),
-    ('base = "cartpole.toml"\nseeds = [0]\nmax_steps = 10\nreport_every = 5\nvalidation_episodes = 1\n'
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 10\n'
      '[space]\nwarp = { low = 1, high = 2 }\n', "'warp' is not a hyperparameter to tune"),
-    ('base = "cartpole.toml"\nseeds = [0]\nmax_steps = 10\nreport_every = 50\nvalidation_episodes = 1\n'
-     '[space]\n', "report_every <= max_steps"),
-    ('base = "cartpole.toml"\nseeds = [0]\nmax_steps = 10\nreport_every = 5\nvalidation_episodes = 1\n'
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 0\n[space]\n', "need max_seconds > 0"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = "10"\n[space]\n', "max_seconds must be a number"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_steps = 10\nmax_seconds = 10\n[space]\n',
+     "unknown keys max_steps"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 10\n'
      '[space]\ntau = { low = 0.5, high = 2.0 }\n', "tau must be in"),
 ])
 def test_tune_bad_search_space_is_one_line_and_writes_nothing(tmp_path, capsys, space, message):
@@ -220,20 +222,35 @@ def test_sweep_killed_and_started_again_does_not_redo_a_finished_trial(tmp_path)
 
 @pytest.mark.slow
 def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
-    base = _preset(tmp_path)
+    base = _preset(tmp_path, target_score=5.0)  # any first episode reaches it: both trials solve
     space = tmp_path / "space.toml"
-    space.write_text('base = "cartpole.toml"\nseeds = [0, 1]\nmax_steps = 400\nreport_every = 200\n'
-                     'validation_episodes = 2\n[space]\nalpha = { low = 1e-4, high = 1e-2, log = true }\n'
+    space.write_text('base = "cartpole.toml"\nseeds = [0, 1]\nmax_seconds = 60\n'
+                     '[space]\nalpha = { low = 1e-4, high = 1e-2, log = true }\n'
                      'hidden_units = { choices = [16, 32] }\n')
     done = subprocess.run([sys.executable, "-c", "import sys; from lunar.sweep.cli import tune_main; "
                            "sys.exit(tune_main(sys.argv[1:]))", str(space), "--trials", "2", "--output-dir",
                            str(tmp_path / "tune")], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr
     trials = pd.read_csv(tmp_path / "tune" / "trials.csv")
-    assert len(trials) == 2 and trials["validation"].notna().all()
+    assert len(trials) == 2 and trials["error"].isna().all()
+    assert trials["seconds"].is_monotonic_increasing  # the fastest first
+    assert trials["solved"].all() and (trials["seconds"] == trials["cpu_seconds"]).all()
+    assert (trials["cpu_seconds"] > 0).all() and (trials["total_steps"] > 0).all()
     best = DQNConfig(**load_toml(tmp_path / "tune" / "best.toml"))
     assert best.hidden_units in (16, 32) and 1e-4 <= best.alpha <= 1e-2 and best.env_id == "CartPole-v1"
     assert best.hidden_units == trials.iloc[0]["hidden_units"] and best.memory_size == load_toml(base)["memory_size"]
+
+
+def test_tune_trial_score_is_its_cpu_seconds_if_solved_else_twice_the_cap():
+    from lunar.sweep.tuning import trial_score
+    from lunar.training import TrainResult
+
+    history = pd.DataFrame({"return": [1.0, 2.0]})
+    solved = trial_score(TrainResult(history, "solved", 500, wall_seconds=9.0, cpu_seconds=7.5), max_seconds=30)
+    assert (solved["seconds"], solved["solved"], solved["episodes"], solved["wall_seconds"]) == (7.5, True, 2, 9.0)
+    for status in ("time_budget", "episode_cap"):
+        cut = trial_score(TrainResult(history, status, 500, wall_seconds=31.0, cpu_seconds=30.2), max_seconds=30)
+        assert (cut["seconds"], cut["solved"], cut["cpu_seconds"]) == (60.0, False, 30.2)
 
 
 def _kill_processes_using(folder: str) -> None:

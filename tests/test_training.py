@@ -1,6 +1,7 @@
 """The training loop: one episode driven directly on a scripted environment with fixed-weight
 networks, the stopping rule, and end-to-end runs that learn, write and repeat themselves."""
 
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -15,7 +16,7 @@ from lunar.config import DQNConfig
 from lunar.replay import ReplayMemory
 from lunar.run import Run
 from lunar.checkpoint import HISTORY_COLUMNS
-from lunar.training import run_episode, stop_reason, train, validation_score
+from lunar.training import Budget, run_episode, stop_reason, train, validation_score
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32)
@@ -162,13 +163,31 @@ def test_stop_reason_solved_before_the_cap_before_an_interrupt():
         requested = "SIGINT"
 
     run = _scripted_run(length=3, terminates=True, num_p_av=1, target_score=6.0, num_episodes=1)
-    assert stop_reason(run, Interrupt(), np.inf) == "interrupted"
+    assert stop_reason(run, Interrupt(), Budget()) == "interrupted"
     run_episode(run)  # return 6: the target
-    assert stop_reason(run, Interrupt(), np.inf) == "solved"
+    assert stop_reason(run, Interrupt(), Budget()) == "solved"
     run.config = run.config.replace(target_score=7.0)
-    assert stop_reason(run, Interrupt(), np.inf) == "episode_cap"
+    assert stop_reason(run, Interrupt(), Budget()) == "episode_cap"
     run.config = run.config.replace(num_episodes=5)
-    assert stop_reason(run, Interrupt(), 3) == "step_budget"
+    assert stop_reason(run, Interrupt(), Budget(steps=3)) == "step_budget"
+    assert stop_reason(run, Interrupt(), Budget(steps=4)) == "interrupted"
+
+
+def test_budget_stops_once_the_process_has_spent_its_cpu_seconds():
+    run = _scripted_run(length=3, terminates=True, num_p_av=1, target_score=100.0, num_episodes=10)
+    budget = Budget(cpu_seconds=0.05)
+    assert stop_reason(run, NoInterrupt(), budget) is None
+    started = time.process_time()
+    while time.process_time() - started < 0.06:  # burn CPU time; sleeping would spend none
+        sum(range(1000))
+    assert stop_reason(run, NoInterrupt(), budget) == "time_budget"
+
+
+def test_train_reports_the_cpu_time_it_spent_and_stops_on_its_cpu_budget(tmp_path):
+    result = train(DQNConfig(**CARTPOLE, num_episodes=10_000), tmp_path, save_outputs=False, max_cpu_seconds=2.0)
+    assert result.status == "time_budget"
+    assert 2.0 <= result.cpu_seconds < 2.0 + 5.0  # it stops between episodes, once the budget is spent
+    assert 0 < result.episodes < 10_000
 
 
 def test_validation_score_plays_the_saved_network_greedily_from_seed_one_million():
@@ -198,12 +217,12 @@ def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_ev
     verdicts = []
     for episode_return in returns:
         run.record(episode_return, steps=1, losses=[], mean_qs=[])
-        verdicts.append(stop_reason(run, NoInterrupt(), np.inf))
+        verdicts.append(stop_reason(run, NoInterrupt(), Budget()))
     assert [episode for episode, _, _ in tested] == [3, 4, 8, 11]  # reached at 3 and 11; 4 and 8: every 4
     assert {(episodes, seed) for _, episodes, seed in tested} == {(7, 1_000_000)}
     assert [i + 1 for i, verdict in enumerate(verdicts) if verdict == "solved"] == [3, 4, 8, 11]
     run.config = run.config.replace(validation_target=5.5)
-    assert stop_reason(run, NoInterrupt(), np.inf) is None
+    assert stop_reason(run, NoInterrupt(), Budget()) is None
 
 
 def test_validation_passes_when_the_saved_network_averages_the_target_from_seed_one_million():
@@ -214,9 +233,9 @@ def test_validation_passes_when_the_saved_network_averages_the_target_from_seed_
     expected = _greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
     said = []
     run.config = run.config.replace(validation_target=expected)
-    assert stop_reason(run, NoInterrupt(), np.inf, said.append) == "solved"
+    assert stop_reason(run, NoInterrupt(), Budget(), said.append) == "solved"
     run.config = run.config.replace(validation_target=expected + 0.01)
-    assert stop_reason(run, NoInterrupt(), np.inf, said.append) is None
+    assert stop_reason(run, NoInterrupt(), Budget(), said.append) is None
     assert said[-1] == f"episode 1: greedy validation {expected:.1f} on 3 episodes (< {expected + 0.01:g}): " \
                        "training on"
     run.env.close()

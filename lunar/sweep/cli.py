@@ -89,9 +89,10 @@ def sweep_main(argv: Sequence[str] | None = None) -> int:
 def tune_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="lunar-tune", formatter_class=HelpFormatter,
-        description="Search hyperparameters on Ray Tune: Optuna's TPE proposes, ASHA stops the trials that "
-                    "fall behind, each trial is scored on greedy validation episodes (seeds 1,000,000 and up). "
-                    "Writes the best configuration as a ready preset (best.toml) and a table of all trials.")
+        description="Search hyperparameters on Ray Tune for the shortest wait: Optuna's TPE proposes, each "
+                    "trial trains under its preset's own stopping rule and is scored by the CPU seconds it took "
+                    "to solve (twice max_seconds if it was cut off). Writes the fastest configuration as a "
+                    "ready preset (best.toml) and a table of all trials.")
     parser.add_argument("space", type=Path, help="search-space TOML file, e.g. configs/tune_fast.toml")
     parser.add_argument("--trials", type=int, default=8, help="how many configurations to try")
     parser.add_argument("--seed", type=int, default=0, help="seed of Optuna's sampler")

@@ -128,7 +128,7 @@ def describe(row: dict[str, Any]) -> str:
     if row.get("error"):
         return f"FAILED: {row['error']}"
     text = f"{row['status']} after {row['episodes']:,} episodes, {row['total_steps']:,} steps, " \
-           f"{row['wall_seconds']:.0f} s"
+           f"{row['wall_seconds']:.0f} s ({row.get('cpu_seconds', math.nan):.0f} CPU s)"
     greedy = row.get("greedy_mean")
     return text + (f"; greedy {greedy:.1f}" if greedy is not None and not math.isnan(greedy) else "")
 

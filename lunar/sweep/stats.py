@@ -14,9 +14,10 @@ import pandas as pd
 from lunar.atomic import write_with
 
 RUN_COLUMNS = ["trial_id", "variant", "preset", "seed", "status", "solved", "episodes", "steps_to_solve",
-               "total_steps", "wall_seconds", "greedy_mean", "greedy_share_200", "peak_rss_mb", "node", "error"]
+               "total_steps", "wall_seconds", "cpu_seconds", "greedy_mean", "greedy_share_200", "peak_rss_mb", "node", "error"]
 """The per-run CSV. ``steps_to_solve`` and the greedy score (official protocol: seeds 0..N-1)
-are empty for a run that did not solve: it saved no model. ``node`` is the Ray node that ran it, ``peak_rss_mb`` its worker's peak resident memory."""
+are empty for a run that did not solve: it saved no model. ``cpu_seconds`` is the CPU time of the
+worker's last stretch of training (all of it, unless the run was resumed). ``node`` is the Ray node that ran it, ``peak_rss_mb`` its worker's peak resident memory."""
 
 
 def iqm(values: np.ndarray) -> float:
@@ -51,11 +52,13 @@ def aggregate(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         solved = group[group["solved"].astype(bool)]
         steps, wall, greedy = (solved["steps_to_solve"].to_numpy(float), group["wall_seconds"].to_numpy(float),
                                solved["greedy_mean"].dropna().to_numpy(float))
+        cpu = group["cpu_seconds"].to_numpy(float) if "cpu_seconds" in group else np.array([])
         low, high = bootstrap_interval(greedy, iqm, rng)
         rows.append({"variant": variant, "runs": len(group), "solved": len(solved),
                      "steps_median": _quantile(steps, 0.5), "steps_q1": _quantile(steps, 0.25),
                      "steps_q3": _quantile(steps, 0.75), "wall_median": _quantile(wall, 0.5),
                      "wall_q1": _quantile(wall, 0.25), "wall_q3": _quantile(wall, 0.75),
+                     "cpu_median": _quantile(cpu[~np.isnan(cpu)], 0.5),
                      "greedy_mean": float(greedy.mean()) if len(greedy) else float("nan"),
                      "greedy_iqm": iqm(greedy), "greedy_iqm_low": low, "greedy_iqm_high": high,
                      "greedy_worst": float(greedy.min()) if len(greedy) else float("nan")})
@@ -68,11 +71,12 @@ def _quantile(values: np.ndarray, q: float) -> float:
 
 def markdown(table: pd.DataFrame) -> str:
     """The aggregate table as Markdown, numbers rounded for reading."""
-    lines = ["| variant | solved | steps to solve, median (IQR) | wall s, median (IQR) | greedy mean | "
-             "greedy IQM [95% CI] | worst |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| variant | solved | steps to solve, median (IQR) | wall s, median (IQR) | CPU s, median | "
+             "greedy mean | greedy IQM [95% CI] | worst |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in table.itertuples():
         lines.append(f"| {r.variant} | {r.solved}/{r.runs} | {_spread(r.steps_median, r.steps_q1, r.steps_q3)} | "
-                     f"{_spread(r.wall_median, r.wall_q1, r.wall_q3)} | {_f(r.greedy_mean)} | "
+                     f"{_spread(r.wall_median, r.wall_q1, r.wall_q3)} | {_whole(r.cpu_median)} | "
+                     f"{_f(r.greedy_mean)} | "
                      + (f"{_f(r.greedy_iqm)} [{_f(r.greedy_iqm_low)}, {_f(r.greedy_iqm_high)}]"
                         if not np.isnan(r.greedy_iqm) else "-") + f" | {_f(r.greedy_worst)} |")
     return "\n".join(lines) + "\n"
@@ -80,6 +84,10 @@ def markdown(table: pd.DataFrame) -> str:
 
 def _spread(median: float, q1: float, q3: float) -> str:
     return "-" if np.isnan(median) else f"{median:,.0f} ({q1:,.0f}-{q3:,.0f})"
+
+
+def _whole(x: float) -> str:
+    return "-" if np.isnan(x) else f"{x:,.0f}"
 
 
 def _f(x: float) -> str:

@@ -1,20 +1,22 @@
-"""``lunar-tune``: hyperparameter search on Ray Tune, Optuna's TPE proposing, ASHA stopping early.
+"""``lunar-tune``: hyperparameter search on Ray Tune, Optuna's TPE proposing, scored by the time a user waits.
 
 A search space is a TOML file (``configs/tune_fast.toml``)::
 
     base = "fast.toml"            # the preset every trial starts from (relative to this file)
-    seeds = [100, 101, 102]       # tuning seeds: a trial trains on one of them
-    max_steps = 150000            # environment steps per trial
-    report_every = 25000          # steps between validation scores: ASHA's rungs
-    validation_episodes = 10      # greedy episodes on seeds 1,000,000 and up
+    seeds = [500, 501, 502]       # tuning seeds: a trial trains on one of them
+    max_seconds = 150             # CPU seconds a trial may spend before it is cut off
 
     [space]
     alpha = { low = 1e-4, high = 2e-3, log = true }
     hidden_units = { choices = [64, 128, 256] }
 
-A trial's score is its **validation score**: the mean return of greedy episodes from
-``reset(seed=1_000_000 + i)``, never the official seeds 0..99. The best trial becomes a ready
-preset (``best.toml``); every trial is a row of ``trials.csv`` and ``trials.md``.
+A trial trains as ``python train.py --config`` would, under the preset's own stopping rule (the
+moving average, and the greedy validation test when the preset has one), and its **score** is the
+CPU time it took to stop solved: ``seconds = cpu_seconds`` if it solved, else ``2 * max_seconds``
+(a cut-off trial ranks below every solved one). CPU time, not wall time: TensorFlow runs on one
+thread (``lunar/__init__.py``), so a trial's CPU time is the work it did, whatever runs on the
+next core. Lower is better. The best trial becomes a ready preset (``best.toml``); every trial is
+a row of ``trials.csv`` and ``trials.md``. Report a preset chosen here on seeds no decision saw.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from typing import Any
 
 from lunar.config import DQNConfig, load_toml, to_toml
 from lunar.errors import UserError
-from lunar.evaluation import VALIDATION_SEED
 
-BUDGET_KEYS = {"base": str, "seeds": list, "max_steps": int, "report_every": int, "validation_episodes": int,
-               "space": dict}
+BUDGET_KEYS = {"base": str, "seeds": list, "max_seconds": (int, float), "space": dict}
+UNSOLVED_PENALTY = 2.0
+"""A trial cut off at ``max_seconds`` scores ``UNSOLVED_PENALTY * max_seconds``."""
 
 
 def read_space(path: Path) -> dict[str, Any]:
@@ -48,12 +50,12 @@ def read_space(path: Path) -> dict[str, Any]:
     data = read_toml(path, "search space")
     for key, kind in BUDGET_KEYS.items():
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
-            raise UserError(f"search space {path}: {key} must be a {kind.__name__}")
+            what = "number" if key == "max_seconds" else kind.__name__
+            raise UserError(f"search space {path}: {key} must be a {what}")
     if sorted(set(data) - set(BUDGET_KEYS)):
         raise UserError(f"search space {path}: unknown keys {', '.join(sorted(set(data) - set(BUDGET_KEYS)))}")
-    if not 0 < data["report_every"] <= data["max_steps"] or data["validation_episodes"] < 1 or not data["seeds"]:
-        raise UserError(f"search space {path}: need 0 < report_every <= max_steps, validation_episodes >= 1, "
-                        "and at least one seed")
+    if not (_number(data["max_seconds"]) and data["max_seconds"] > 0) or not data["seeds"]:
+        raise UserError(f"search space {path}: need max_seconds > 0 and at least one seed")
     data["base_config"] = load_toml(path.parent / data["base"])
     for name, spec in data["space"].items():
         for value in _corners(name, spec, path):
@@ -103,27 +105,26 @@ def tune_domains(space: dict[str, Any]) -> dict[str, Any]:
 
 
 def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
-    """One trial in a Ray worker: train for ``max_steps``, reporting the validation score every
-    ``report_every`` steps (ASHA may stop it at any report)."""
+    """One trial in a Ray worker: :func:`lunar.training.train` under the preset's stopping rule and a
+    ``max_seconds`` CPU budget, reported once as its score (``seconds``, see the module)."""
     from ray import tune
 
-    from lunar.run import Run
-    from lunar.training import configure_tensorflow, run_episode, validation_score
+    from lunar.training import train
 
     trial_id = tune.get_context().get_trial_id()
     seeds = space["seeds"]
     seed = seeds[int(hashlib.sha256(trial_id.encode()).hexdigest(), 16) % len(seeds)]
-    config = DQNConfig(**{**space["base_config"], **params, "seed": seed, "num_episodes": 10_000_000})
-    configure_tensorflow()
-    run = Run.start(config)
-    next_report = space["report_every"]
-    while run.total_steps < space["max_steps"]:
-        run_episode(run, max_total_steps=next_report)
-        if run.total_steps >= next_report:
-            tune.report({"validation": validation_score(run, space["validation_episodes"]), "seed": seed,
-                         "total_steps": run.total_steps, "episodes": len(run.history)})
-            next_report += space["report_every"]
-    run.env.close()
+    config = DQNConfig(**{**space["base_config"], **params, "seed": seed})
+    result = train(config, save_outputs=False, max_cpu_seconds=space["max_seconds"])
+    tune.report(trial_score(result, space["max_seconds"]) | {"seed": seed})
+
+
+def trial_score(result: Any, max_seconds: float) -> dict[str, Any]:
+    """A :class:`lunar.training.TrainResult` as a trial's metrics: its score ``seconds``, and what it did."""
+    seconds = result.cpu_seconds if result.solved else UNSOLVED_PENALTY * max_seconds
+    return {"seconds": float(seconds), "solved": result.solved, "status": result.status,
+            "cpu_seconds": float(result.cpu_seconds), "wall_seconds": float(result.wall_seconds),
+            "total_steps": result.total_steps, "episodes": result.episodes}
 
 
 def tune_command(args: argparse.Namespace) -> int:
@@ -138,30 +139,28 @@ def tune_command(args: argparse.Namespace) -> int:
     engine.import_ray()
     import optuna
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.optuna import OptunaSearch
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     engine.connect(args.address, args.cpus or os.cpu_count())
     lock.acquire(folder)
     try:
-        rungs = space["max_steps"] // space["report_every"]
         results = engine.run(
             tune.with_parameters(tune_trainable, space=space), tune_domains(space["space"]), folder / "ray",
             f"tune-{args.space.stem}", lambda config, metrics: _echo(config, metrics),
-            tune.TuneConfig(metric="validation", mode="max", num_samples=args.trials,
-                            search_alg=OptunaSearch(seed=args.seed),
-                            scheduler=ASHAScheduler(max_t=rungs, grace_period=max(1, rungs // 4),
-                                                    reduction_factor=2)))
-        return write_tuning(results, space, args, folder)
+            tune.TuneConfig(metric="seconds", mode="min", num_samples=args.trials,
+                            search_alg=OptunaSearch(seed=args.seed)))
+        command = f"lunar-tune {args.space} --trials {args.trials} --seed {args.seed}"
+        return write_tuning(results, space, command, folder)
     finally:
         lock.release(folder)
 
 
 def _echo(config: dict[str, Any], metrics: dict[str, Any]) -> None:
-    if "validation" in metrics:
+    if "seconds" in metrics:
         chosen = ", ".join(f"{k}={_short(v)}" for k, v in config.items())
-        print(f"{chosen}: validation {metrics['validation']:.1f} at {metrics['total_steps']:,} steps", flush=True)
+        print(f"{chosen}: {metrics['status']} after {metrics['total_steps']:,} steps, {metrics['cpu_seconds']:.0f} "
+              f"CPU s ({metrics['wall_seconds']:.0f} s wall): score {metrics['seconds']:.0f}", flush=True)
     elif metrics.get("error"):
         print(f"{config}: FAILED, {metrics['error']}", flush=True)
 
@@ -170,8 +169,9 @@ def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def write_tuning(results: Any, space: dict[str, Any], args: argparse.Namespace, folder: Path) -> int:
-    """``trials.csv``, ``trials.md`` and ``best.toml`` (a preset for ``train.py --config``)."""
+def write_tuning(results: Any, space: dict[str, Any], command: str, folder: Path) -> int:
+    """``trials.csv``, ``trials.md`` and ``best.toml`` (a preset for ``train.py --config``): the trial
+    with the lowest score, among those that solved."""
     import pandas as pd
 
     from lunar.atomic import write_text
@@ -179,25 +179,29 @@ def write_tuning(results: Any, space: dict[str, Any], args: argparse.Namespace, 
     rows = []
     for result in results:
         metrics = result.metrics or {}
-        rows.append({**result.config, "validation": metrics.get("validation", math.nan),
-                     "total_steps": metrics.get("total_steps"), "seed": metrics.get("seed"),
+        rows.append({**result.config, **{key: metrics.get(key, math.nan) for key in SCORE_COLUMNS},
                      "error": str(result.error).splitlines()[-1] if result.error else ""})
-    table = pd.DataFrame(rows).sort_values("validation", ascending=False, na_position="last")
+    table = pd.DataFrame(rows).sort_values("seconds", na_position="last")
     write_text(folder / "trials.csv", table.to_csv(index=False))
     write_text(folder / "trials.md", _markdown(table))
-    scored = table.dropna(subset=["validation"])
-    if scored.empty:
-        raise UserError(f"no trial reported a validation score; see {folder / 'trials.csv'}")
-    best = {k: _plain(v) for k, v in scored.iloc[0].items() if k in space["space"]}
-    config = DQNConfig(**{**space["base_config"], **best})
-    header = (f"# lunar-tune {args.space} --trials {args.trials} --seed {args.seed}: the best of {len(table)} "
-              f"trials,\n# validation {scored.iloc[0]['validation']:.1f} (greedy, seeds {VALIDATION_SEED:,}+) "
-              f"after {int(scored.iloc[0]['total_steps']):,} steps. Report it on seeds no decision looked at.\n")
+    solved = table[table["solved"].eq(True)]
+    if solved.empty:
+        raise UserError(f"no trial solved within max_seconds = {space['max_seconds']:g}; see "
+                        f"{folder / 'trials.csv'}")
+    best = solved.iloc[0]
+    config = DQNConfig(**{**space["base_config"], **{k: _plain(v) for k, v in best.items() if k in space["space"]}})
+    header = (f"# {command}: the fastest of {len(table)} trials ({len(solved)} solved),\n"
+              f"# solved on seed {int(best['seed'])} in {best['cpu_seconds']:.0f} CPU s, {int(best['total_steps']):,} "
+              "steps. One seed is one draw: report it on seeds no decision looked at.\n")
     write_text(folder / "best.toml", header + to_toml(config))
     print(table.to_string(index=False))
     print(f"wrote {folder / 'best.toml'} (python train.py --config {folder / 'best.toml'}), "
           f"{folder / 'trials.csv'}")
     return 0
+
+
+SCORE_COLUMNS = ("seconds", "solved", "status", "cpu_seconds", "wall_seconds", "total_steps", "episodes", "seed")
+"""A trial's row of ``trials.csv`` after its hyperparameters: :func:`trial_score` and its seed."""
 
 
 def _markdown(table: Any) -> str:
