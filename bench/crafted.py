@@ -31,18 +31,12 @@ def forge(folder: Path, change: Callable[[dict], Any], rehash_files: bool = True
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
-def _npz(arrays: dict[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
 def _edit_arrays(name: str, change: Callable[[dict], Any]) -> Callable[[Path], None]:
     def craft(folder: Path) -> None:
         with np.load(folder / name) as data:
             arrays = {k: data[k] for k in data.files}
         change(arrays)
-        (folder / name).write_bytes(_npz(arrays))
+        (folder / name).write_bytes(ckpt.npz_bytes(arrays))
         forge(folder, lambda m: None)
     return craft
 

@@ -40,7 +40,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.tally import held_table, page_head, write_trials_csv  # noqa: E402 - after the path
+from bench.tally import failures_and_write, held_table, page_head, write_trials_csv  # noqa: E402 - after the path
 BIN = Path(sys.executable).parent
 LONG = "a" * 300
 PY = sys.executable
@@ -271,12 +271,10 @@ def write_report(log: list[dict], wall: float) -> None:
     lines = page_head("Hostile inputs: the project's own attack", "bench/hostile.py", wall)
     lines += held_table(log, "category", "category")
     lines.append(f"| **all** | **{len(log)}** | **{sum(row['held'] for row in log)}** |")
-    failures = [row for row in log if not row["held"]]
-    lines += ["", "Failures:" if failures else "No failures.", ""]
-    lines += [f"- {row['category']} / {row['case']}: {row['problem']} ({row['stderr']})" for row in failures]
-    lines += ["", "Every case, with its exit code, time and last line of stderr, is in `hostile.csv`."]
-    (results / "hostile.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    failures_and_write(results / "hostile.md", lines, log,
+                       lambda row: f"{row['category']} / {row['case']}: {row['problem']} ({row['stderr']})",
+                       "No failures.", "Every case, with its exit code, time and last line of stderr, is in "
+                       "`hostile.csv`.")
 
 
 def main(argv: list[str] | None = None) -> int:

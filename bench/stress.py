@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bench.tally import held_table, page_head, write_trials_csv  # noqa: E402 - after the path
+from bench.tally import failures_and_write, held_table, page_head, write_trials_csv  # noqa: E402 - after the path
 
 FLAGS = ["--env", "CartPole-v1", "--memory-size", "5000", "--minibatch-size", "32", "--target-score", "1e9",
          "--max-num-timesteps", "50", "--episodes", "10", "--checkpoint-every", "2", "--quiet"]
@@ -267,12 +267,9 @@ def write_report(log: list[dict], wall: float, note: str) -> None:
     write_trials_csv(results / "stress.csv", log)
     lines = page_head("Stress: nothing lost under hostile conditions", "bench/stress.py", wall, note)
     lines += held_table(log, "kind", "trial")
-    failures = [row for row in log if not row["held"]]
-    lines += ["", "Failures:" if failures else "No failures: no traceback, exit codes 0, 2 and 130 only.", ""]
-    lines += [f"- {row['kind']} / {row['trial']}: {row['problem']}" for row in failures]
-    lines += ["", "Every trial, with its time, is in `stress.csv`."]
-    (results / "stress.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    failures_and_write(results / "stress.md", lines, log,
+                       lambda row: f"{row['kind']} / {row['trial']}: {row['problem']}", "No failures: no traceback, exit codes 0, 2 and 130 only.", "Every trial, with its time, is in "
+                       "`stress.csv`.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import datetime
 import os
 import platform
 from pathlib import Path
+from typing import Callable
 
 
 def write_trials_csv(path: Path, log: list[dict]) -> None:
@@ -31,3 +32,15 @@ def held_table(log: list[dict], group: str, label: str) -> list[str]:
         rows = [row for row in log if row[group] == value]
         lines.append(f"| {value} | {len(rows)} | {sum(row['held'] for row in rows)} |")
     return lines
+
+
+def failures_and_write(path: Path, lines: list[str], log: list[dict], failure: Callable[[dict], str],
+                       none: str, where: str) -> None:
+    """Add the failures (``failure(row)`` each, or the line ``none``) and where every trial is, then
+    write the page to ``path`` and print it."""
+    failures = [row for row in log if not row["held"]]
+    lines += ["", "Failures:" if failures else none, ""]
+    lines += [f"- {failure(row)}" for row in failures]
+    lines += ["", where]
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))

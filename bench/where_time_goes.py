@@ -50,14 +50,14 @@ def main() -> None:
     import_tensorflow_quietly()
     import gymnasium
 
-    from lunar import agent, replay, training
+    from lunar import agent, replay, stopping, training
     from lunar.config import DQNConfig, load_toml
 
     totals: dict[str, float] = defaultdict(float)
     timed(agent.DQNAgent, "learn", totals, "update (learn calls)")
     timed(agent.DQNAgent, "q_values", totals, "acting (numpy Q-values)")
     timed(replay.ReplayMemory, "sample_packed", totals, "sampling mini-batches")
-    timed(training, "validation_score", totals, "greedy validation episodes")
+    timed(stopping, "validation_score", totals, "greedy validation episodes")
     timed(gymnasium.wrappers.TimeLimit, "step", totals, "environment steps")
     config = DQNConfig(**{**load_toml(ROOT / "configs" / f"{args.preset}.toml"), "seed": args.seed})
     result = training.train(config, save_outputs=False)

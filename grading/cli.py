@@ -27,10 +27,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from grading.exercises import Result
 from grading.sandbox import Limits
 from grading.training import DEFAULT_EPISODES, MAX_EPISODES, MIN_EPISODES
-from lunar.cli import OneLineParser, bounded_int
+from lunar.commandline import OneLineParser, bounded_int
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 COLUMNS = ("notebook", "exercise", "status", "message")

@@ -125,6 +125,16 @@ class DQNAgent:
 
     Acting goes through :meth:`q_values` on numpy copies of the weights, refreshed by every
     update; never an eager Keras call per step.
+
+    Which calls which::
+
+        agent_learn(experiences, gamma)      the course's name: one mini-batch, packed, then
+          learn(batches, gamma)              the loop's call: k mini-batches in one compiled call
+            _first_update                    the first call for k: compile, check, choose the call
+              _compiled_first_call           XLA, else tf.function, else eager (a learner's loss)
+            _update                          the compiled body: k x _gradient_step, unrolled
+              _gradient_step                 GradientTape, clip, Adam, soft update of the target
+          _learn_with_agent_learn            instead of learn's body: a learner's own agent_learn
     """
 
     def __init__(self, state_size: int, num_actions: int, *, alpha: float = 1e-3, tau: float = 1e-3,

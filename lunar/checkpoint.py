@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from lunar.atomic import fsync_dir, named
+from lunar.config import DQNConfig
 
 FORMAT_VERSION = 3
 """3: the manifest carries its own checksum and each agent variable's path; 2: the history's
@@ -89,7 +90,8 @@ def _write_synced(path: Path, data: bytes) -> None:
         raise named(error, path) from None
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """``arrays`` as the bytes of an ``.npz`` file (``numpy.savez``, no pickle)."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
@@ -111,8 +113,8 @@ def save(directory: str | Path, bundle: Bundle, replace_others: bool = False) ->
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=directory))
     try:
         files = {
-            "agent.npz": _npz_bytes(bundle.agent),
-            "replay.npz": _npz_bytes(bundle.replay),
+            "agent.npz": npz_bytes(bundle.agent),
+            "replay.npz": npz_bytes(bundle.replay),
             "history.csv": bundle.history.to_csv(index=False).encode("utf-8"),
         }
         for name, data in files.items():
@@ -218,8 +220,6 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 def manifest_problem(manifest: dict[str, Any]) -> str | None:
     """What is wrong with a manifest's structure or values, or None."""
-    from lunar.config import DQNConfig
-
     files = manifest.get("files")
     if not isinstance(files, dict) or set(files) != set(FILES) or not all(
             isinstance(v, str) and len(v) == 64 for v in files.values()):

@@ -5,61 +5,18 @@ on stderr and exit code 2."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
+from lunar.commandline import (EXIT_INTERRUPTED, HelpFormatter, OneLineParser, bounded_int, folder_argument,
+                               parse_bool, run_command)
 from lunar.config import INTEGER_LIMITS, DQNConfig, field_docs, load_toml
 from lunar.errors import UserError
 
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-
 FLAG_NAMES = {"env_id": "env", "num_episodes": "episodes"}
 """Fields with a shorter flag (``--env``, ``--episodes``); every other field is ``--field-name``."""
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows a default only where it says something (not None or False) and once."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if "(default" in text or any(action.default is quiet for quiet in (None, False, argparse.SUPPRESS)):
-            return text
-        return super()._get_help_string(action) or text
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports bad input on one line (no usage dump) with exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
-    """An argparse type: a whole number in ASCII digits from ``low`` to ``high``, else one line naming ``what``."""
-    def parse(text: str) -> int:
-        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} between {low:,} and {high:,}")
-        return int(text)
-    return parse
-
-
-def _folder(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("the output folder must not be empty (use . for the current folder)")
-    return Path(text)
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -71,7 +28,7 @@ def train_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter)
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help="TOML file of hyperparameters (e.g. configs/fast.toml); flags override it")
-    parser.add_argument("--output-dir", type=_folder, default=None,
+    parser.add_argument("--output-dir", type=folder_argument, default=None,
                         help="where outputs go; one run at a time per folder (default: models, or "
                              "runs/NOTEBOOK for a --notebook)")
     parser.add_argument("--resume", nargs="?", const=True, default=None, metavar="DIR",
@@ -97,74 +54,31 @@ def train_parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("hyperparameters (defaults: the course's)")
     for f in fields(DQNConfig):
         flag = "--" + FLAG_NAMES.get(f.name, f.name).replace("_", "-")
-        kind = {"bool": _bool, "int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
+        kind = {"bool": parse_bool, "int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
                                                                         else f.type.__name__]
-        metavar = {_bool: "BOOL", int: "N", float: "X", str: "TEXT"}[kind]
+        metavar = {parse_bool: "BOOL", int: "N", float: "X", str: "TEXT"}[kind]
         limit = f" At most {INTEGER_LIMITS[f.name]:,}." if f.name in INTEGER_LIMITS else ""
         group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=metavar,
                            help=f"{docs.get(f.name, '')}{limit} (default: {f.default!r})")
     return parser
 
 
-def resolve_config(args: argparse.Namespace, base: dict[str, Any] | None = None) -> DQNConfig:
-    """Defaults <- ``base`` (a checkpoint's) <- ``--config`` file <- explicit flags."""
-    values: dict[str, Any] = dict(base or {})
-    if args.config is not None:
-        values.update(load_toml(args.config))
+def explicit_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The hyperparameters the command gives: the ``--config`` file's, then the flags'."""
+    values: dict[str, Any] = load_toml(args.config) if args.config is not None else {}
     for f in fields(DQNConfig):
         value = getattr(args, f.name)
         if value is not None:
             values[f.name] = value
+    return values
+
+
+def resolve_config(args: argparse.Namespace) -> DQNConfig:
+    """Defaults <- ``--config`` file <- explicit flags."""
     try:
-        return DQNConfig(**values)
+        return DQNConfig(**explicit_values(args))
     except TypeError as error:
         raise UserError(f"bad configuration: {error}") from None
-
-
-def run_command(parser: argparse.ArgumentParser, command: Any, argv: Sequence[str] | None, *,
-                tensorflow: bool = True) -> int:
-    """Parse, import TensorFlow without its start-up log (if ``tensorflow``), run ``command(args)``:
-    the one place where a command's errors become one line on stderr.
-
-    A UserError, or an OSError no check foresaw (a disk that filled up, a file that vanished),
-    is exit code 2. Ctrl-C or SIGTERM before the run's own handler is in place (start-up), or
-    a second one, is exit code 130.
-    """
-    from lunar.tfsetup import import_tensorflow_quietly
-
-    args = parser.parse_args(argv)
-    with _sigterm_unwinds():
-        try:
-            if tensorflow:
-                import_tensorflow_quietly()
-            return command(args)
-        except UserError as error:
-            print(f"{parser.prog}: error: {error}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        except OSError as error:
-            print(f"{parser.prog}: error: could not use {error.filename or 'a file'}: {error.strerror or error}",
-                  file=sys.stderr)
-            return EXIT_BAD_INPUT
-        except KeyboardInterrupt:
-            print(f"{parser.prog}: stopped by Ctrl-C or SIGTERM", file=sys.stderr)
-            return EXIT_INTERRUPTED
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so both end a command the same way."""
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals stay as they are
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def train_main(argv: Sequence[str] | None = None, lab_code_from: Callable[..., Any] | None = None) -> int:
@@ -174,75 +88,37 @@ def train_main(argv: Sequence[str] | None = None, lab_code_from: Callable[..., A
 
 
 def _train(args: argparse.Namespace, lab_code_from: Callable[..., Any] | None = None) -> int:
-    from lunar import lock
+    from lunar.errors import warn
     from lunar.reporting import ConsoleReporter
+    from lunar.training import NumericalError, train
 
-    reporter = ConsoleReporter(quiet=args.quiet)
     lab = None
     if args.agent_learn and args.notebook is None:
         raise UserError("--agent-learn needs --notebook: it trains the notebook's own agent_learn")
     if args.notebook is not None:
         if lab_code_from is None:
             raise UserError("--notebook needs lunar-kit's grading package: run python train.py or lunar-train")
-        from lunar.training import warn
         lab = lab_code_from(args.notebook, args.force, warn, resolve_config(args).seed, args.agent_learn)
     default = Path("models") if args.notebook is None else Path("runs") / args.notebook.stem  # never the kit's model
     output_dir = (args.output_dir or default) if args.resume in (None, True) else Path(args.resume)
-    if args.tensorboard is not None:
-        from lunar.tensorboard import check_folder
-        check_folder(args.tensorboard)
-    if args.resume is None:
-        return _train_from(args, output_dir, None, reporter, lab)
-    if not (output_dir / "checkpoints").is_dir():
-        raise UserError(f"no valid checkpoint to resume in {output_dir}: it has no checkpoints folder")
-    lock.acquire(output_dir)  # before reading: a run still writing there is refused first
+    reporter = ConsoleReporter(quiet=args.quiet, header=lambda config: f"{config.env_id}: seed {config.seed}, "
+                                                                       f"TensorFlow on {_device_name()}")
+    # A resumed run keeps the checkpoint's hyperparameters and interval but for those the command gives.
+    config, given = (None, explicit_values(args)) if args.resume is not None else (resolve_config(args), {})
+    parts = {} if lab is None else {name: getattr(lab, name) for name in lab.given()}
     try:
-        return _train_from(args, output_dir, _checkpoint_to_resume(output_dir), reporter, lab)
-    finally:
-        lock.release(output_dir)
-
-
-def _checkpoint_to_resume(output_dir: Path) -> Any:
-    """The newest valid checkpoint, read and verified once; UserError saying why when there is none."""
-    from lunar import checkpoint as ckpt
-    from lunar.training import warn as print_warning
-
-    reasons: list[str] = []
-
-    def warn(message: str) -> None:
-        reasons.append(message)
-        print_warning(message)
-
-    checkpoint = ckpt.latest_valid(output_dir / "checkpoints", warn=warn)
-    if checkpoint is None:
-        why = f": every one is damaged, the newest because {reasons[0].split(': ', 1)[-1]}" if reasons else ""
-        raise UserError(f"no valid checkpoint to resume in {output_dir / 'checkpoints'}{why}")
-    return checkpoint
-
-
-def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, reporter: Any, lab: Any = None) -> int:
-    from lunar.outputs import output_paths
-    from lunar.training import NumericalError, train
-
-    # A resumed run keeps its own hyperparameters and checkpoint interval unless told otherwise.
-    config = resolve_config(args, checkpoint.manifest["config"] if checkpoint else None)
-    every = args.checkpoint_every or (checkpoint.manifest.get("checkpoint_every") if checkpoint else None) or 50
-    # args.checkpoint_every is never 0: its argparse type refuses it
-    if not args.quiet:
-        print(f"{config.env_id}: seed {config.seed}, TensorFlow on {_device_name()}", flush=True)
-    try:
-        parts = {} if lab is None else {name: getattr(lab, name) for name in lab.given()}
-        result = train(config, output_dir, resume=checkpoint or False, force=args.force,
-                       checkpoint_every=every, reporter=reporter, tensorboard=args.tensorboard, **parts)
+        result = train(config, output_dir, resume=args.resume is not None, force=args.force,
+                       checkpoint_every=args.checkpoint_every, reporter=reporter, tensorboard=args.tensorboard,
+                       **parts, **given)
     except NumericalError as error:
         print(f"train.py: numerical fault: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("train.py: stopped at once by a second interrupt; the last periodic checkpoint in "
-              f"{output_paths(output_dir, config.env_id)['checkpoints']} is intact. Resume with: "
-              f"python train.py --resume {output_dir}", file=sys.stderr)
+        print(f"train.py: stopped at once by a second interrupt; the last periodic checkpoint in "
+              f"{output_dir / 'checkpoints'} is intact. Resume with: python train.py --resume {output_dir}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
-    _print_summary(result, config, quiet=args.quiet)
+    _print_summary(result, quiet=args.quiet)
     if result.status == "interrupted":
         print(f"Interrupted; checkpoint saved. Resume with: python train.py --resume {output_dir}",
               file=sys.stderr)
@@ -250,8 +126,9 @@ def _train_from(args: argparse.Namespace, output_dir: Path, checkpoint: Any, rep
     return 0
 
 
-def _print_summary(result: Any, config: DQNConfig, quiet: bool) -> None:
+def _print_summary(result: Any, quiet: bool) -> None:
     """The end of a run: a table (solved or not, episodes, steps, wall time, files)."""
+    config = result.config
     from lunar.reference import summary_line
     from lunar.symptoms import diagnose
 
@@ -422,8 +299,9 @@ def _print_score(score: Any, args: argparse.Namespace) -> None:
         table = Table(title=f"{args.model} on {args.env}")
         for column in ("episode", "seed", "return", "steps", "outcome"):
             table.add_column(column, justify="left" if column == "outcome" else "right")
-        for row in frame.itertuples(index=False):
-            table.add_row(str(row.episode), str(row.seed), f"{row._2:.1f}", str(row.steps), row.outcome)
+        for row in frame.to_dict("records"):  # "return" is a keyword: no attribute access
+            table.add_row(str(row["episode"]), str(row["seed"]), f"{row['return']:.1f}", str(row["steps"]),
+                          row["outcome"])
         console.print(table)
     s = score.summary()
     outcomes = ", ".join(f"{k} {v}" for k, v in frame["outcome"].value_counts().items())

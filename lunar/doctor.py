@@ -186,7 +186,7 @@ def print_table(rows: Sequence[Check]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from lunar.cli import OneLineParser
+    from lunar.commandline import OneLineParser
 
     parser = OneLineParser(prog="lunar-doctor", description=(
         "Check what lunar-kit needs on this machine: Python, TensorFlow, Keras (and TF_USE_LEGACY_KERAS), "

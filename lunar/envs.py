@@ -62,13 +62,6 @@ def set_rng_state(env: gym.Env, state: dict) -> None:
     env.unwrapped.np_random = generator
 
 
-def model_stem(env_id: str) -> str:
-    """File stem for a run's outputs: ``lunar_lander`` for LunarLander, else the id in snake case."""
-    if env_id.startswith("LunarLander"):
-        return "lunar_lander"
-    return "".join(c.lower() if c.isalnum() else "_" for c in env_id).strip("_")
-
-
 def outcome(env: gym.Env, state: np.ndarray, terminated: bool, truncated: bool) -> str:
     """How an episode ended: for LunarLander 'landed', 'crashed', 'flew away', 'timed out on
     the ground' or 'timed out in the air'; for other environments 'terminated', 'truncated'

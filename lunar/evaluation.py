@@ -96,18 +96,14 @@ def evaluate_policy(model: Any, env: Any, episodes: int = 100, seed: int = 0,
     """Play ``episodes`` greedy episodes with seeds ``seed, seed + 1, ...``."""
     from lunar.envs import outcome
     from lunar.networks import greedy_policy
+    from lunar.playing import last_step, play
 
     policy = greedy_policy(model)
     rows = []
     for i in range(episodes):
-        state, _ = env.reset(seed=seed + i)
-        total, steps, terminated, truncated = 0.0, 0, False, False
-        while not (terminated or truncated) and steps < max_steps:
-            state, reward, terminated, truncated, _ = env.step(policy(state))
-            total += float(reward)
-            steps += 1
-        rows.append({"episode": i + 1, "seed": seed + i, "return": total, "steps": steps,
-                     "outcome": outcome(env, state, terminated, truncated)})
+        end = last_step(play(env, policy, seed + i, max_steps))
+        rows.append({"episode": i + 1, "seed": seed + i, "return": end.total, "steps": end.t,
+                     "outcome": outcome(env, end.state, end.terminated, end.truncated)})
     return Score(pd.DataFrame(rows))
 
 

@@ -2,21 +2,23 @@
 
 ``flock`` on ``<folder>/.lunar-kit.lock``: the kernel releases it when the process that
 holds it ends, however it ends (``kill -9`` included), so a stale file locks nothing. A
-second run into the same folder is refused before it touches anything. Within one
-process the lock is re-entrant (the command line takes it before reading a checkpoint,
-``train()`` takes it again). The holder removes the file when it lets go, so a refused or
-finished command leaves none; a lock taken on a file that was removed meanwhile is taken again.
+second run into the same folder is refused before it touches anything, and so is a second
+lock on it within one process (``train()`` takes it once, for the whole run). The holder removes
+the file when it lets go, so a refused or finished command leaves none; a lock taken on a file
+that was removed meanwhile is taken again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 from lunar.errors import UserError
 
 LOCK_NAME = ".lunar-kit.lock"
-_held: dict[str, list[int]] = {}  # real path of the folder -> [file descriptor, holders]
+_held: dict[str, int] = {}  # real path of the folder -> the lock file's descriptor
 
 
 def acquire(folder: str | Path) -> Path:
@@ -26,15 +28,14 @@ def acquire(folder: str | Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         key = os.path.realpath(folder)
         if key in _held:
-            _held[key][1] += 1
-            return folder
+            raise UserError(f"output folder {folder} is in use by this process already; choose another --output-dir")
         fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
         raise UserError(f"cannot use output folder {folder}: {error.strerror or error}") from None
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock, as before
-        _held[key] = [fd, 1]
+        _held[key] = fd
         return folder
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -51,24 +52,35 @@ def acquire(folder: str | Path) -> Path:
         os.write(fd, str(os.getpid()).encode())
     except OSError:
         pass  # the pid only helps the refusal message; the flock is the lock (a full disk fails later, named)
-    _held[key] = [fd, 1]
+    _held[key] = fd
     return folder
 
 
 def release(folder: str | Path) -> None:
-    """Undo one :func:`acquire`; the last one unlocks (the lock file stays, empty of meaning)."""
+    """Undo :func:`acquire`: remove the lock file while still holding it, then unlock."""
     key = os.path.realpath(folder)
     if key not in _held:
         return
-    _held[key][1] -= 1
-    if _held[key][1] == 0:
-        fd = _held.pop(key)[0]
-        try:
-            if _still_named(fd, Path(key) / LOCK_NAME):
-                os.unlink(Path(key) / LOCK_NAME)  # while still locked: a waiting run then opens a new file
-        except OSError:
-            pass
-        os.close(fd)
+    fd = _held.pop(key)
+    try:
+        if _still_named(fd, Path(key) / LOCK_NAME):
+            os.unlink(Path(key) / LOCK_NAME)  # while still locked: a waiting run then opens a new file
+    except OSError:
+        pass
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def held(folder: str | Path, enabled: bool = True) -> Iterator[None]:
+    """``folder`` locked for the ``with`` block (nothing at all when not ``enabled``)."""
+    if not enabled:
+        yield
+        return
+    acquire(folder)
+    try:
+        yield
+    finally:
+        release(folder)
 
 
 def _still_named(fd: int, path: Path) -> bool:

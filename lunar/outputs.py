@@ -16,15 +16,20 @@ import numpy as np
 import pandas as pd
 
 from lunar import checkpoint as ckpt
-from lunar import lock
 from lunar.atomic import check_file_target, check_writable, write_text, write_with
 from lunar.config import to_toml
-from lunar.envs import model_stem
 from lunar.errors import UserError
 from lunar.plotting import save_learning_curve
 from lunar.reference import reference_for
 from lunar.run import Run
 from lunar.symptoms import diagnose
+
+
+def model_stem(env_id: str) -> str:
+    """File stem for a run's outputs: ``lunar_lander`` for LunarLander, else the id in snake case."""
+    if env_id.startswith("LunarLander"):
+        return "lunar_lander"
+    return "".join(c.lower() if c.isalnum() else "_" for c in env_id).strip("_")
 
 
 def output_paths(output_dir: str | Path, env_id: str) -> dict[str, Path]:
@@ -36,7 +41,8 @@ def output_paths(output_dir: str | Path, env_id: str) -> dict[str, Path]:
 
 
 class RunFolder:
-    """The output folder of one run. ``enabled=False`` writes nothing (benchmarks)."""
+    """The output folder of one run, its targets checked. ``enabled=False`` writes nothing
+    (benchmarks). It takes no lock: :func:`lunar.training.train` holds the folder's."""
 
     def __init__(self, output_dir: str | Path, env_id: str, enabled: bool = True) -> None:
         if not isinstance(output_dir, (str, os.PathLike)):
@@ -51,20 +57,15 @@ class RunFolder:
         self._replace_earlier_run = False
         if enabled:
             self.check_targets()
-            lock.acquire(output_dir)  # until close(): a second run into this folder is refused
 
     def check_targets(self) -> None:
-        """UserError unless every file and folder of the run can be written: before the lock and any work."""
+        """UserError unless every file and folder of the run can be written: before any work."""
         check_writable(self.output_dir)
         for key in ("config", "history", "plot", "symptoms", "model"):
             check_file_target(self.paths[key])
         checkpoints = self.paths["checkpoints"]
         if checkpoints.exists() and not checkpoints.is_dir():
             raise UserError(f"{checkpoints} is a file, but the run keeps its checkpoints in a folder of that name")
-
-    def close(self) -> None:
-        if self.enabled:
-            lock.release(self.output_dir)
 
     def last_good(self) -> str:
         return f"the last good checkpoint is {self.last_checkpoint or 'none (none was written yet)'}"

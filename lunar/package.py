@@ -101,7 +101,8 @@ def package(model_path: Path, folder: Path, env_id: str = "LunarLander-v3",
     """Score the model at ``model_path`` with the official protocol and write the folder of this
     module's docstring; returns ``results.json``'s record. Every file is written atomically."""
     from lunar.atomic import write_text, write_with
-    from lunar.envs import make_env, model_stem
+    from lunar.envs import make_env
+    from lunar.outputs import model_stem
     from lunar.evaluation import check_model_fits, evaluate_policy, load_q_network
     from lunar.outputs import save_h5
     from lunar.video import check_video_writer, create_video

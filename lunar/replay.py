@@ -86,15 +86,8 @@ class ReplayMemory:
         self.position = 0  # next row to write
         self.size = 0
 
-    @property
-    def maxlen(self) -> int:  # the deque attribute
-        return self.capacity
-
     def __len__(self) -> int:
         return self.size
-
-    def nbytes(self) -> int:
-        return self.data.nbytes
 
     def append(self, item: experience) -> None:
         """Store one ``experience(state, action, reward, next_state, done)``."""
@@ -132,10 +125,6 @@ class ReplayMemory:
     def sample_packed(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """A uniform random mini-batch of distinct transitions, packed rows."""
         return self.gather_packed(sample_indices(rng, self.size, batch_size))
-
-    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
-        """A uniform random mini-batch of distinct transitions, as five arrays."""
-        return self.gather(sample_indices(rng, self.size, batch_size))
 
     # --- persistence (no pickle) -----------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

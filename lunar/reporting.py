@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Protocol, TextIO
+from typing import Any, Callable, Protocol, TextIO
 
 from lunar.config import DQNConfig
 
@@ -35,8 +35,10 @@ class ConsoleReporter:
     """Prints the course's line every ``window`` episodes; on a terminal, also a live
     progress bar with the moving average, epsilon and environment steps per second."""
 
-    def __init__(self, quiet: bool = False, stream: TextIO | None = None, live: bool | None = None) -> None:
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None, live: bool | None = None,
+                 header: Callable[[DQNConfig], str] | None = None) -> None:
         self.quiet = quiet
+        self.header = header
         self.stream = stream or sys.stdout
         self.live = (not quiet and self.stream.isatty()) if live is None else live
         self.window = 100
@@ -49,6 +51,8 @@ class ConsoleReporter:
     def start(self, config: DQNConfig, first_episode: int) -> None:
         self.window = config.num_p_av
         self._last_time = time.perf_counter()
+        if self.header is not None and not self.quiet:
+            print(self.header(config), file=self.stream, flush=True)
         if self.live:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

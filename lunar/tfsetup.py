@@ -53,3 +53,10 @@ def import_tensorflow_quietly() -> None:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def enable_determinism() -> None:
+    """Deterministic TensorFlow ops: the same seed repeats the same CPU run."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()

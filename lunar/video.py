@@ -10,6 +10,7 @@ import numpy as np
 from lunar.atomic import atomic_path
 from lunar.errors import UserError
 from lunar.networks import greedy_policy
+from lunar.playing import play
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -75,17 +76,9 @@ def episode_frames(env: Any, policy: Callable[[np.ndarray], int], seed: int | No
                    max_steps: int = 100_000) -> Iterable[np.ndarray]:
     """Frames of one episode: the reset frame, then one per step (steps + 1 frames).
     ``caption(step, running_return)``, if given, is drawn on each frame."""
-    state, _ = env.reset(seed=seed)
-    total = 0.0
-    frame = env.render()
-    yield frame if caption is None else draw_caption(frame, caption(0, total))
-    for step in range(1, max_steps + 1):
-        state, reward, terminated, truncated, _ = env.step(policy(state))
-        total += float(reward)
+    for step in play(env, policy, seed, max_steps):
         frame = env.render()
-        yield frame if caption is None else draw_caption(frame, caption(step, total))
-        if terminated or truncated:
-            break
+        yield frame if caption is None else draw_caption(frame, caption(step.t, step.total))
 
 
 def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 from tabular.algorithms import epsilon_greedy, greedy_policy
 from tabular.files import write_gif
 from tabular.frozenlake import make_frozenlake
+from tabular.qlearning import play
 
 MAX_FRAMES_PER_STAGE = 60
 """An episode's frames beyond this are left out of the animation (the caption says so)."""
@@ -38,19 +39,14 @@ def caption(frame: np.ndarray, text: str) -> np.ndarray:
     return np.asarray(image)
 
 
-def play(env: Any, act: Callable[[int], int], seed: int, max_steps: int) -> tuple[list[np.ndarray], str]:
-    """Rendered frames of one episode from ``reset(seed=seed)``, and how it ended."""
-    state, _ = env.reset(seed=seed)
-    frames, outcome = [env.render()], "time limit"
-    for _ in range(max_steps):
-        state, reward, terminated, truncated, _ = env.step(act(state))
-        frames.append(env.render())
-        if terminated:
-            outcome = "reached the goal" if reward > 0 else "fell into a hole"
-            break
-        if truncated:
-            break
-    return frames, outcome
+ENDINGS = {"goal": "reached the goal", "hole": "fell into a hole", "time limit": "time limit"}
+
+
+def rendered(env: Any, act: Callable[[int], int], seed: int, max_steps: int) -> tuple[list[np.ndarray], str]:
+    """Rendered frames of one episode from ``reset(seed=seed)`` (:func:`tabular.qlearning.play`), and how it ended."""
+    frames: list[np.ndarray] = []
+    ending = play(env, act, seed, max_steps, lambda: frames.append(env.render()))[2]
+    return frames, ENDINGS[ending]
 
 
 def training_frames(outcome: Any, env: Any) -> list[np.ndarray]:
@@ -59,7 +55,7 @@ def training_frames(outcome: Any, env: Any) -> list[np.ndarray]:
     total = outcome.config.episodes
     frames = []
     for stage, (episode, (q, epsilon)) in enumerate(sorted(outcome.result.snapshots.items())):
-        images, ended = play(env, lambda s: epsilon_greedy(q[s], epsilon, rng), outcome.config.seed + stage,
+        images, ended = rendered(env, lambda s: epsilon_greedy(q[s], epsilon, rng), outcome.config.seed + stage,
                              outcome.config.max_steps)
         shown = images[:MAX_FRAMES_PER_STAGE]
         for i, image in enumerate(shown):
@@ -78,7 +74,7 @@ def write_frozenlake_gifs(outcome: Any, out: Path) -> tuple[int, int]:
     env = make_frozenlake(options["map"], options["slippery"], options["custom_map"], render_mode="rgb_array")
     try:
         training = write_gif(out / "training.gif", training_frames(outcome, env), fps=8)
-        images, ended = play(env, lambda s: int(policy[s]), outcome.config.seed, outcome.config.max_steps)
+        images, ended = rendered(env, lambda s: int(policy[s]), outcome.config.seed, outcome.config.max_steps)
         trained = write_gif(out / "trained.gif", [caption(image, f"trained, greedy: {ended}" if i == len(images) - 1
                                                           else "trained, greedy")
                                                   for i, image in enumerate(images)])

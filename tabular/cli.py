@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 
 from tabular.errors import UserError
 from tabular.registry import SETTINGS, WORLDS, Outcome, check_options, train
@@ -30,6 +29,8 @@ CLI_ONLY = ("world", "output_dir", "live_plot", "no_gif", "export")
 
 
 class OneLineParser(argparse.ArgumentParser):
+    """Bad input in one line, exit code 2: the twin of ``lunar.commandline.OneLineParser`` (tabular stands alone)."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 

@@ -90,6 +90,3 @@ def exact_success_probability(env: gym.Env, policy: Sequence[int], horizon: int)
         dist = new
     return float(reached)
 
-
-def grid_shape(env: gym.Env) -> tuple[int, int]:
-    return tuple(np.asarray(env.unwrapped.desc).shape)  # type: ignore[return-value]

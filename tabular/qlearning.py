@@ -124,24 +124,33 @@ def q_learning(env: Any, config: QLearningConfig,
     return result
 
 
-def run_policy(env: Any, policy: np.ndarray, seed: int, max_steps: int) -> tuple[float, int, bool, list[int]]:
-    """One greedy episode from ``reset(seed=seed)``: ``(return, steps, reached_goal, states)``.
+def play(env: Any, act: Callable[[int], int], seed: int, max_steps: int,
+         after_each: Callable[[], None] = lambda: None) -> tuple[float, int, str, list[int]]:
+    """One episode from ``reset(seed=seed)``, acting with ``act(state)``: ``(return, steps, ending, states)``.
 
-    "Reached the goal" means the episode terminated on a positive reward. Steps go through ``env``'s
-    wrappers, so its ``TimeLimit`` may end the episode before ``max_steps``.
+    ``ending`` is "goal" (terminated on a positive reward), "hole" (terminated otherwise) or "time
+    limit". ``after_each()`` runs after the reset and after every step (to render a frame). Steps go
+    through ``env``'s wrappers, so its ``TimeLimit`` may end the episode before ``max_steps``.
     """
     state, _ = env.reset(seed=seed)
-    states = [state]
-    total, t = 0.0, 0
+    after_each()
+    states, total, t = [state], 0.0, 0
     for t in range(1, max_steps + 1):
-        state, reward, terminated, truncated, _ = env.step(int(policy[state]))
+        state, reward, terminated, truncated, _ = env.step(act(state))
+        after_each()
         states.append(state)
         total += reward
         if terminated:
-            return total, t, reward > 0, states
+            return total, t, "goal" if reward > 0 else "hole", states
         if truncated:
             break
-    return total, t, False, states
+    return total, t, "time limit", states
+
+
+def run_policy(env: Any, policy: np.ndarray, seed: int, max_steps: int) -> tuple[float, int, bool, list[int]]:
+    """One greedy episode of ``policy`` (a state -> action table): ``(return, steps, reached_goal, states)``."""
+    total, t, ending, states = play(env, lambda s: int(policy[s]), seed, max_steps)
+    return total, t, ending == "goal", states
 
 
 def success_rate(env: Any, policy: np.ndarray, episodes: int = 1000, seed: int = 0, max_steps: int = 100) -> float:

@@ -13,7 +13,7 @@ from lunar.config import DQNConfig
 from lunar.plotting import moving_average
 from lunar.reference import course_reference
 from tests.course_format import C2_HEAD, course_cells, write
-from tests.test_grader import EXERCISES, SOLVED, filled_copy, grade
+from tests.exercise_notebook import EXERCISES, SOLVED, filled_copy, grade
 
 NO_DONE = C2_HEAD.format(targets="rewards + gamma * max_qsa", loss="MSE(y_targets, q_values)")
 

@@ -182,17 +182,11 @@ def _made_run(tmp_path, trained_run):
     return ckpt.list_checkpoints(tmp_path / "checkpoints")
 
 
-def _npz(**arrays):
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
 def _nan_weights(folder):
     with np.load(folder / "agent.npz") as data:
         arrays = {k: data[k] for k in data.files}
     arrays["q/000"] = np.full_like(arrays["q/000"], np.nan)
-    (folder / "agent.npz").write_bytes(_npz(**arrays))
+    (folder / "agent.npz").write_bytes(ckpt.npz_bytes(arrays))
 
 
 def _huge_header(folder):
@@ -301,7 +295,7 @@ def test_checkpoint_whose_arrays_do_not_fit_is_skipped_and_the_previous_one_used
         with np.load(folder / "agent.npz") as data:
             arrays = {k: data[k] for k in data.files}
         arrays["q/000"] = np.zeros((4, 7), "f4")  # consistent checksums, a kernel of another shape
-        (folder / "agent.npz").write_bytes(_npz(**arrays))
+        (folder / "agent.npz").write_bytes(ckpt.npz_bytes(arrays))
         forge(folder, lambda m: None)
 
     wrong_shape(newest)

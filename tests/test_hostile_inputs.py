@@ -191,7 +191,7 @@ def test_api_nonsense_is_the_kits_own_user_error(tmp_path, call, words):
 @pytest.mark.parametrize("line", ['alpha = { low = 0.001, high = "x" }', "alpha = { low = 0, high = 0.01, log = true }",
                                   'alpha = { low = 0.001, high = 0.01, log = "yes" }'])
 def test_tune_space_with_a_bad_range_is_one_user_error(tmp_path, line):
-    from lunar.sweep.tuning import read_space
+    from lunar.sweep.space import read_space
 
     (tmp_path / "fast.toml").write_text((ROOT / "configs" / "fast.toml").read_text())
     (tmp_path / "space.toml").write_text('base = "fast.toml"\nseeds = [1]\nmax_seconds = 100\n'

@@ -18,6 +18,7 @@ from tensorflow.keras.models import Sequential
 
 import public_tests
 from bench import course_port
+from tests.learners import course_compute_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 state_size, num_actions = (8,), 4
@@ -87,17 +88,6 @@ def test_optimizer_names_each_mistake(optimizer, message):
 
 
 # ------------------------------------------------------------------ UNQ_C2
-def course_compute_loss(experiences, gamma, q_network, target_q_network):
-    states, actions, rewards, next_states, done_vals = experiences
-    max_qsa = tf.reduce_max(target_q_network(next_states), axis=-1)
-    y_targets = rewards + ((1 - done_vals) * (gamma * max_qsa))
-    q_values = q_network(states)
-    q_values = tf.gather_nd(q_values, tf.stack([tf.range(q_values.shape[0]),
-                                                tf.cast(actions, tf.int32)], axis=1))
-    loss = tf.keras.losses.MSE(y_targets, q_values)
-    return loss
-
-
 def one_hot_compute_loss(experiences, gamma, q_network, target_q_network):
     states, actions, rewards, next_states, done_vals = experiences
     y_targets = rewards + gamma * (1 - done_vals) * tf.reduce_max(target_q_network(next_states), axis=1)

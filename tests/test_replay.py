@@ -77,4 +77,4 @@ def test_replay_memory_state_dict_round_trip():
 
 
 def test_replay_memory_100k_lunar_transitions_under_10_mb():
-    assert ReplayMemory(100_000, 8).nbytes() < 10 * 2**20
+    assert ReplayMemory(100_000, 8).data.nbytes < 10 * 2**20

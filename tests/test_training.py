@@ -16,7 +16,8 @@ from lunar.config import DQNConfig
 from lunar.replay import ReplayMemory
 from lunar.run import Run
 from lunar.checkpoint import HISTORY_COLUMNS
-from lunar.training import Budget, run_episode, stop_reason, train, validation_score
+from lunar.stopping import Budget, stop_reason, validation_score
+from lunar.training import run_episode, train
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = dict(env_id="CartPole-v1", memory_size=5_000, minibatch_size=32)
@@ -199,9 +200,9 @@ def test_validation_score_plays_the_saved_network_greedily_from_seed_one_million
     run.env.close()
 
 
-def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_every_validation_every(
+def test_validation_test_is_taken_where_the_average_reaches_the_target_and_every_validation_every(
         monkeypatch):
-    from lunar import training
+    from lunar import stopping
     from lunar.evaluation import Score
 
     tested = []
@@ -210,7 +211,7 @@ def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_ev
         tested.append((len(run.history), episodes, seed))
         return Score(pd.DataFrame({"return": [5.0] * episodes}))
 
-    monkeypatch.setattr(training, "evaluate", evaluate)
+    monkeypatch.setattr(stopping, "evaluate", evaluate)
     run = _scripted_run(length=3, terminates=True, num_p_av=2, target_score=10.0, validation_episodes=7,
                         validation_target=5.0, validation_every=4)
     returns = [0, 0, 30, 30, 30, 30, 30, 30, 0, 0, 30]  # averages 0 0 15 30 30 30 30 30 15 0 15
@@ -225,7 +226,7 @@ def test_validation_passes_is_tested_where_the_average_reaches_the_target_and_ev
     assert stop_reason(run, NoInterrupt(), Budget()) is None
 
 
-def test_validation_passes_when_the_saved_network_averages_the_target_from_seed_one_million():
+def test_validation_test_passes_when_the_saved_network_averages_the_target_from_seed_one_million():
     run = Run.start(DQNConfig(**CARTPOLE, num_p_av=1, target_score=0.0, validation_episodes=3,
                               save_target_network=True))
     run.agent.target_q_network.set_weights(_lean_following_weights(run.agent.target_q_network))

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from lunar.cli import HelpFormatter, OneLineParser, run_command
+from lunar.commandline import HelpFormatter, OneLineParser, run_command
 from lunar.errors import UserError
 
 ADDRESS_HELP = ("a Ray cluster to run on: HOST:PORT of its head, or auto for the one this machine belongs "
@@ -111,4 +111,4 @@ def _tune(args: argparse.Namespace) -> int:
     from lunar.sweep.tuning import tune_command
 
     check_numbers(args, (("trials", 1, 10_000), ("seed", 0, 2**32 - 1), ("cpus", 1, 4096)))
-    return tune_command(args)
+    return tune_command(args.space, args.trials, args.seed, args.output_dir, args.address, args.cpus)

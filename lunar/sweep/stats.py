@@ -71,14 +71,18 @@ def _quantile(values: np.ndarray, q: float) -> float:
 
 def markdown(table: pd.DataFrame) -> str:
     """The aggregate table as Markdown, numbers rounded for reading."""
-    lines = ["| variant | solved | steps to solve, median (IQR) | wall s, median (IQR) | CPU s, median | "
-             "greedy mean | greedy IQM [95% CI] | worst |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in table.itertuples():
-        lines.append(f"| {r.variant} | {r.solved}/{r.runs} | {_spread(r.steps_median, r.steps_q1, r.steps_q3)} | "
-                     f"{_spread(r.wall_median, r.wall_q1, r.wall_q3)} | {_whole(r.cpu_median)} | "
-                     f"{_f(r.greedy_mean)} | "
-                     + (f"{_f(r.greedy_iqm)} [{_f(r.greedy_iqm_low)}, {_f(r.greedy_iqm_high)}]"
-                        if not np.isnan(r.greedy_iqm) else "-") + f" | {_f(r.greedy_worst)} |")
+    rows = [[r.variant, f"{r.solved}/{r.runs}", _spread(r.steps_median, r.steps_q1, r.steps_q3),
+             _spread(r.wall_median, r.wall_q1, r.wall_q3), _whole(r.cpu_median), _f(r.greedy_mean),
+             f"{_f(r.greedy_iqm)} [{_f(r.greedy_iqm_low)}, {_f(r.greedy_iqm_high)}]"
+             if not np.isnan(r.greedy_iqm) else "-", _f(r.greedy_worst)] for r in table.itertuples()]
+    return markdown_table(["variant", "solved", "steps to solve, median (IQR)", "wall s, median (IQR)",
+                           "CPU s, median", "greedy mean", "greedy IQM [95% CI]", "worst"], rows)
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    """``columns`` and ``rows`` (already text) as a Markdown table, every column after the first aligned right."""
+    lines = ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 

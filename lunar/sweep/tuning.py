@@ -21,88 +21,15 @@ a row of ``trials.csv`` and ``trials.md``. Report a preset chosen here on seeds 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from lunar.config import DQNConfig, load_toml, to_toml
+from lunar.config import DQNConfig, to_toml
 from lunar.errors import UserError
-
-BUDGET_KEYS = {"base": str, "seeds": list, "max_seconds": (int, float), "space": dict}
-UNSOLVED_PENALTY = 2.0
-"""A trial cut off at ``max_seconds`` scores ``UNSOLVED_PENALTY * max_seconds``."""
-
-
-def read_space(path: Path) -> dict[str, Any]:
-    """The search-space file, checked: its base preset, budget, and each range a valid configuration."""
-    from lunar.config import read_toml
-
-    try:
-        is_file = path.is_file()
-    except (OSError, ValueError) as error:
-        raise UserError(f"search space {path}: {getattr(error, 'strerror', None) or error}") from None
-    if not is_file:
-        raise UserError(f"search space {path} is not a file")
-    data = read_toml(path, "search space")
-    for key, kind in BUDGET_KEYS.items():
-        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
-            what = "number" if key == "max_seconds" else kind.__name__
-            raise UserError(f"search space {path}: {key} must be a {what}")
-    if sorted(set(data) - set(BUDGET_KEYS)):
-        raise UserError(f"search space {path}: unknown keys {', '.join(sorted(set(data) - set(BUDGET_KEYS)))}")
-    if not (_number(data["max_seconds"]) and data["max_seconds"] > 0) or not data["seeds"]:
-        raise UserError(f"search space {path}: need max_seconds > 0 and at least one seed")
-    data["base_config"] = load_toml(path.parent / data["base"])
-    for name, spec in data["space"].items():
-        for value in _corners(name, spec, path):
-            try:
-                DQNConfig(**{**data["base_config"], name: value})
-            except (TypeError, UserError) as error:
-                raise UserError(f"search space {path}: {name} = {value!r}: {error}") from None
-    for seed in data["seeds"]:
-        try:
-            DQNConfig(**{**data["base_config"], "seed": seed})
-        except (TypeError, UserError) as error:
-            raise UserError(f"search space {path}: seed {seed!r}: {error}") from None
-    return data
-
-
-def _corners(name: str, spec: Any, path: Path) -> list[Any]:
-    known = {f.name for f in fields(DQNConfig)} - {"seed", "env_id"}
-    if name not in known:
-        raise UserError(f"search space {path}: {name!r} is not a hyperparameter to tune")
-    if isinstance(spec, dict) and set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
-        return spec["choices"]
-    if isinstance(spec, dict) and {"low", "high"} <= set(spec) <= {"low", "high", "log"} and \
-            all(_number(spec[k]) for k in ("low", "high")) and isinstance(spec.get("log", False), bool) and \
-            spec["low"] < spec["high"] and (spec["low"] > 0 or not spec.get("log")):
-        return [spec["low"], spec["high"]]
-    raise UserError(f"search space {path}: {name} must be {{ choices = [...] }} or {{ low = A, high = B, log = "
-                    "true|false }} with numbers A < B (A > 0 when log = true)")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def tune_domains(space: dict[str, Any]) -> dict[str, Any]:
-    """The TOML ranges as Tune domains (integers stay integers), which OptunaSearch turns into TPE's."""
-    from ray import tune
-
-    domains = {}
-    for name, spec in space.items():
-        if "choices" in spec:
-            domains[name] = tune.choice(spec["choices"])
-        elif isinstance(spec["low"], int) and isinstance(spec["high"], int):
-            domains[name] = (tune.lograndint if spec.get("log") else tune.randint)(spec["low"], spec["high"] + 1)
-        else:
-            domains[name] = (tune.loguniform if spec.get("log") else tune.uniform)(spec["low"], spec["high"])
-    return domains
-
+from lunar.sweep.space import read_space, tune_domains
 
 def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
     """One trial in a Ray worker: :func:`lunar.training.train` under the preset's stopping rule and a
@@ -127,14 +54,20 @@ def trial_score(result: Any, max_seconds: float) -> dict[str, Any]:
             "total_steps": result.total_steps, "episodes": result.episodes}
 
 
-def tune_command(args: argparse.Namespace) -> int:
-    """``lunar-tune`` with its arguments parsed and their numbers checked (:mod:`lunar.sweep.cli`)."""
+UNSOLVED_PENALTY = 2.0
+"""A trial cut off at ``max_seconds`` scores ``UNSOLVED_PENALTY * max_seconds``."""
+
+
+def tune_command(space_file: Path, trials: int, seed: int, output_dir: Path | None = None,
+                 address: str | None = None, cpus: int | None = None) -> int:
+    """``lunar-tune``: ``trials`` trials of the space in ``space_file``, TPE seeded with ``seed``, written
+    to ``output_dir`` (default ``tunes/<space name>``), on the Ray at ``address`` or a new local one."""
     from lunar import lock
     from lunar.atomic import check_writable
     from lunar.sweep import engine
 
-    space = read_space(args.space)
-    folder = args.output_dir or Path("tunes") / args.space.stem
+    space = read_space(space_file)
+    folder = output_dir or Path("tunes") / space_file.stem
     check_writable(folder)
     engine.import_ray()
     import optuna
@@ -142,15 +75,14 @@ def tune_command(args: argparse.Namespace) -> int:
     from ray.tune.search.optuna import OptunaSearch
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    engine.connect(args.address, args.cpus or os.cpu_count())
+    engine.connect(address, cpus or os.cpu_count())
     lock.acquire(folder)
     try:
         results = engine.run(
             tune.with_parameters(tune_trainable, space=space), tune_domains(space["space"]), folder / "ray",
-            f"tune-{args.space.stem}", lambda config, metrics: _echo(config, metrics),
-            tune.TuneConfig(metric="seconds", mode="min", num_samples=args.trials,
-                            search_alg=OptunaSearch(seed=args.seed)))
-        command = f"lunar-tune {args.space} --trials {args.trials} --seed {args.seed}"
+            f"tune-{space_file.stem}", lambda config, metrics: _echo(config, metrics),
+            tune.TuneConfig(metric="seconds", mode="min", num_samples=trials, search_alg=OptunaSearch(seed=seed)))
+        command = f"lunar-tune {space_file} --trials {trials} --seed {seed}"
         return write_tuning(results, space, command, folder)
     finally:
         lock.release(folder)
@@ -175,6 +107,7 @@ def write_tuning(results: Any, space: dict[str, Any], command: str, folder: Path
     import pandas as pd
 
     from lunar.atomic import write_text
+    from lunar.sweep.stats import markdown_table
 
     rows = []
     for result in results:
@@ -183,7 +116,8 @@ def write_tuning(results: Any, space: dict[str, Any], command: str, folder: Path
                      "error": str(result.error).splitlines()[-1] if result.error else ""})
     table = pd.DataFrame(rows).sort_values("seconds", na_position="last")
     write_text(folder / "trials.csv", table.to_csv(index=False))
-    write_text(folder / "trials.md", _markdown(table))
+    write_text(folder / "trials.md", markdown_table(
+        [str(c) for c in table.columns], [[_short(_plain(v)) for v in row] for row in table.itertuples(index=False)]))
     solved = table[table["solved"].eq(True)]
     if solved.empty:
         raise UserError(f"no trial solved within max_seconds = {space['max_seconds']:g}; see "
@@ -202,12 +136,6 @@ def write_tuning(results: Any, space: dict[str, Any], command: str, folder: Path
 
 SCORE_COLUMNS = ("seconds", "solved", "status", "cpu_seconds", "wall_seconds", "total_steps", "episodes", "seed")
 """A trial's row of ``trials.csv`` after its hyperparameters: :func:`trial_score` and its seed."""
-
-
-def _markdown(table: Any) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(_short(_plain(v)) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
 
 
 def _plain(value: Any) -> Any:
