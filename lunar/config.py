@@ -205,3 +205,9 @@ def differences(saved: dict[str, Any], current: DQNConfig) -> list[str]:
         if key in saved and saved[key] != value:
             out.append(f"{key}: {saved[key]!r} -> {value!r}")
     return out
+
+
+def is_course_preset(config: DQNConfig, but_for: tuple[str, ...] = ("seed",)) -> bool:
+    """True when ``config`` holds the course's hyperparameters in every field but those named in ``but_for``."""
+    course = DQNConfig()
+    return all(getattr(config, f.name) == getattr(course, f.name) for f in fields(DQNConfig) if f.name not in but_for)

@@ -34,7 +34,8 @@ class Check:
         return not self.fix
 
 
-def _installed(distribution: str) -> str | None:
+def installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None when it is not installed."""
     try:
         return version(distribution)
     except PackageNotFoundError:
@@ -92,7 +93,7 @@ def check_box2d() -> Check:
         return Check("Box2D", f"cannot import Box2D: {type(error).__name__}: {str(error)[:100]}",
                      'pip install "gymnasium[box2d]" (building it needs swig: apt-get install swig, or '
                      "pip install swig first)")
-    return Check("Box2D", _installed("box2d") or _installed("box2d-py") or "importable")
+    return Check("Box2D", installed_version("box2d") or installed_version("box2d-py") or "importable")
 
 
 def check_lunar_lander() -> Check:
@@ -120,8 +121,8 @@ def check_video_writer() -> Check:
     if problem:
         return Check("video writer (mp4)", f"failed: {problem}",
                      'pip install "imageio>=2.31" "imageio-ffmpeg>=0.4.9" (it ships its own ffmpeg)')
-    return Check("video writer (mp4)", f"wrote and read back 3 frames (imageio {_installed('imageio')}, "
-                 f"imageio-ffmpeg {_installed('imageio-ffmpeg')})")
+    return Check("video writer (mp4)", f"wrote and read back 3 frames (imageio {installed_version('imageio')}, "
+                 f"imageio-ffmpeg {installed_version('imageio-ffmpeg')})")
 
 
 EXTRAS = (("notebooks and lunar-grade", ("nbformat", "nbclient", "ipykernel"), '.[dev]" or ".[grade]'),

@@ -22,8 +22,6 @@ import datetime
 import json
 import platform
 import re
-from dataclasses import fields
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,24 +69,22 @@ def results_record(summary: dict[str, float], outcomes: dict[str, int], env_id: 
 
 
 def versions() -> dict[str, str]:
+    from lunar.doctor import installed_version
+
     found = {"python": platform.python_version()}
     for name in ("lunar-kit", "tensorflow", "keras", "gymnasium", "numpy"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
+        found[name] = installed_version(name) or "not installed"
     return found
 
 
 def training_command(config: Any | None) -> str:
     """The command that makes the run of ``config`` again: ``python train.py --seed N`` for the course
     preset, else ``python train.py --config config.toml``; "" when no configuration came with the model."""
-    from lunar.config import DQNConfig
+    from lunar.config import is_course_preset
 
     if config is None:
         return ""
-    course = DQNConfig()
-    if all(getattr(config, f.name) == getattr(course, f.name) for f in fields(DQNConfig) if f.name != "seed"):
+    if is_course_preset(config):
         return f"python train.py --seed {config.seed}"
     return "python train.py --config config.toml"
 

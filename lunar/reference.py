@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from lunar.config import DQNConfig
+from lunar.config import DQNConfig, is_course_preset
 
 FREE_FIELDS = ("seed", "num_episodes")
 """Fields a run may change and still be compared with the reference."""
@@ -57,9 +57,7 @@ def reference_for(config: DQNConfig) -> Reference | None:
 
 def matches(config: DQNConfig) -> bool:
     """True when ``config`` is the course preset but for :data:`FREE_FIELDS`."""
-    course = DQNConfig()
-    return all(getattr(config, f.name) == getattr(course, f.name) for f in fields(DQNConfig)
-               if f.name not in FREE_FIELDS)
+    return is_course_preset(config, but_for=FREE_FIELDS)
 
 
 def placement(average: float, band: dict[int, float]) -> str:

@@ -238,6 +238,30 @@ def test_train_cli_resume_reads_and_verifies_the_checkpoint_once(tmp_path, monke
     assert len(pd.read_csv(tmp_path / "cartpole_v1_history.csv")) == 7
 
 
+def test_train_resume_continues_with_the_checkpoints_own_hyperparameters(tmp_path):
+    first = train(DQNConfig(**SMALL, num_episodes=4, gamma=0.9), tmp_path, checkpoint_every=2)
+    resumed = train(output_dir=tmp_path, resume=True, force=True, num_episodes=6)  # only the cap is new
+    assert resumed.config == first.config.replace(num_episodes=6) and resumed.episodes == 6
+    with pytest.raises(UserError, match=r"num_episodes: 6 -> 8"):  # a change still needs force
+        train(output_dir=tmp_path, resume=True, num_episodes=8)
+
+
+def test_train_resume_of_a_folder_without_checkpoints_is_refused_and_creates_nothing(tmp_path):
+    with pytest.raises(UserError, match="it has no checkpoints folder"):
+        train(DQNConfig(**SMALL, num_episodes=2), tmp_path / "never-trained", resume=True)
+    assert not (tmp_path / "never-trained").exists()
+
+
+def test_lock_a_second_lock_in_the_same_process_is_refused(tmp_path):
+    from lunar import lock
+
+    with lock.held(tmp_path):
+        with pytest.raises(UserError, match="in use by this process"):
+            lock.acquire(tmp_path)
+        assert (tmp_path / lock.LOCK_NAME).exists()
+    assert not (tmp_path / lock.LOCK_NAME).exists()  # released once, removed
+
+
 def test_checkpoint_refuses_adam_variables_stored_in_another_order(tmp_path, capsys):
     train(DQNConfig(**SMALL, num_episodes=6), tmp_path, checkpoint_every=3)
     found = ckpt.latest_valid(tmp_path / "checkpoints")
