@@ -18,13 +18,22 @@ ADDRESS_HELP = ("a Ray cluster to run on: HOST:PORT of its head, or auto for the
                 "to (default: RAY_ADDRESS if set, else a new local Ray instance)")
 
 
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    return OneLineParser(prog=prog, formatter_class=HelpFormatter, description=description)
+
+
+def _cluster_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--address", default=None, help=ADDRESS_HELP)
+    parser.add_argument("--cpus", type=int, default=None,
+                        help="CPUs of a new local Ray instance (default: all of this machine's)")
+    return parser
+
+
 def sweep_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="lunar-sweep", formatter_class=HelpFormatter,
-        description="Train every combination of presets, overrides and seeds on Ray Tune, one CPU per run, "
-                    "and summarise across seeds: per-run CSV, aggregate table (IQM and bootstrap 95%% interval "
-                    "of the official greedy score), learning curves. Stopped and started again with the same "
-                    "arguments, it runs only what is not finished.")
+    parser = _parser("lunar-sweep", "Train every combination of presets, overrides and seeds on Ray Tune, one CPU "
+                     "per run, and summarise across seeds: per-run CSV, aggregate table (IQM and bootstrap 95%% "
+                     "interval of the official greedy score), learning curves. Stopped and started again with the "
+                     "same arguments, it runs only what is not finished.")
     parser.add_argument("--config", nargs="+", type=Path, required=True, metavar="FILE",
                         help="preset TOML file(s), e.g. configs/fast.toml")
     parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-9 or 0,3,5-7")
@@ -37,10 +46,7 @@ def sweep_parser() -> argparse.ArgumentParser:
                         help="greedy episodes (seeds 0..N-1, the official protocol) to score each solved run")
     parser.add_argument("--checkpoint-every", type=int, default=50, metavar="N",
                         help="each run's checkpoint interval in episodes (a stopped sweep resumes runs from them)")
-    parser.add_argument("--address", default=None, help=ADDRESS_HELP)
-    parser.add_argument("--cpus", type=int, default=None,
-                        help="CPUs of a new local Ray instance (default: all of this machine's)")
-    return parser
+    return _cluster_arguments(parser)
 
 
 def check_numbers(args: argparse.Namespace, limits: tuple[tuple[str, int, int], ...]) -> None:
@@ -87,19 +93,15 @@ def sweep_main(argv: Sequence[str] | None = None) -> int:
 
 
 def tune_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="lunar-tune", formatter_class=HelpFormatter,
-        description="Search hyperparameters on Ray Tune for the shortest wait: Optuna's TPE proposes, each "
-                    "trial trains under its preset's own stopping rule and is scored by the CPU seconds it took "
-                    "to solve (twice max_seconds if it was cut off). Writes the fastest configuration as a "
-                    "ready preset (best.toml) and a table of all trials.")
+    parser = _parser("lunar-tune", "Search hyperparameters on Ray Tune for the shortest wait: Optuna's TPE "
+                     "proposes, each trial trains under its preset's own stopping rule and is scored by the CPU "
+                     "seconds it took to solve (twice max_seconds if it was cut off). Writes the fastest "
+                     "configuration as a ready preset (best.toml) and a table of all trials.")
     parser.add_argument("space", type=Path, help="search-space TOML file, e.g. configs/tune_fast.toml")
     parser.add_argument("--trials", type=int, default=8, help="how many configurations to try")
     parser.add_argument("--seed", type=int, default=0, help="seed of Optuna's sampler")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: tunes/<space name>")
-    parser.add_argument("--address", default=None, help=ADDRESS_HELP)
-    parser.add_argument("--cpus", type=int, default=None, help="CPUs of a new local Ray instance (default: all)")
-    return parser
+    return _cluster_arguments(parser)
 
 
 def tune_main(argv: Sequence[str] | None = None) -> int:
