@@ -157,7 +157,6 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
             run = Run.start(config, jit_compile, lab_code if lab_code.given() else None, reporter.message)
         else:
             run, checkpoint = start_from(config, checkpoint, jit_compile, lab_code, reporter.message)
-            reporter.message(f"Resumed from {checkpoint.path} at episode {len(checkpoint.history)}")
         every = checkpoint_every or (checkpoint.manifest.get("checkpoint_every") if checkpoint else None) or 50
         return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, every, budget)
 
@@ -176,6 +175,8 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
     try:
         folder.begin(run, resumed_from, reporter.message, checkpoint_every)
         reporter.start(run.config, len(run.history))
+        if resumed_from is not None:
+            reporter.message(f"Resumed from {resumed_from} at episode {len(run.history)}")
         with StopRequest() as interrupt:
             status = stop_reason(run, interrupt, budget, reporter.message)
             while status is None:
