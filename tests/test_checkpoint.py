@@ -198,6 +198,7 @@ def test_train_cli_unwritable_output_folder_exits_2(tmp_path, capsys):
     assert blocker.read_text() == "x"
 
 
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: seconds each
 def test_train_script_bad_input_has_no_traceback():
     proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--tau", "2"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)

@@ -161,6 +161,7 @@ def test_evaluate_cli_unwritable_output_exits_2(tmp_path, capsys):
     assert "not writable" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: seconds each
 def test_evaluate_script_missing_model_has_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), "--model", str(tmp_path / "none.h5")],
                           capture_output=True, text=True, timeout=120)

@@ -159,6 +159,7 @@ def test_finished_run_leaves_no_lock_file_and_a_second_run_still_locks(tmp_path)
     assert not (tmp_path / lock.LOCK_NAME).exists()
 
 
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: seconds each
 def test_removed_environment_id_is_one_line_without_gymnasiums_warning(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "train.py"), "--env", "LunarLander-v2", "--output-dir",
                            str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=120)
@@ -201,6 +202,7 @@ def test_tune_space_with_a_bad_range_is_one_user_error(tmp_path, line):
 
 
 # ------------------------------------------------ the command lines in their own processes
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: seconds each
 def test_console_script_refusal_is_one_line_without_tensorflows_start_up_log(tmp_path):
     script = Path(sys.executable).parent / "lunar-train"
     done = subprocess.run([str(script), "--env", "Nope-v0", "--output-dir", str(tmp_path / "out")],

@@ -22,6 +22,7 @@ def _stderr_lines(code, **env):
     return [line for line in done.stderr.splitlines() if line.strip()]
 
 
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: seconds each
 @pytest.mark.parametrize("code", ["import utils",
                                   "from lunar.tfsetup import import_tensorflow_quietly; import_tensorflow_quietly()"])
 def test_legacy_keras_environment_gets_one_line_saying_what_to_do(code):
