@@ -40,16 +40,21 @@ def output_paths(output_dir: str | Path, env_id: str) -> dict[str, Path]:
             "checkpoints": out / "checkpoints"}
 
 
+def check_output_dir(output_dir: Any) -> Path:
+    """``output_dir`` as a Path; UserError unless it is a path (str or os.PathLike) and not empty."""
+    if not isinstance(output_dir, (str, os.PathLike)):
+        raise UserError(f"the output folder must be a path, got {output_dir!r}")
+    if str(output_dir).strip() == "":
+        raise UserError("the output folder must not be empty (use . for the current folder)")
+    return Path(output_dir)
+
+
 class RunFolder:
     """The output folder of one run, its targets checked. ``enabled=False`` writes nothing
     (benchmarks). It takes no lock: :func:`lunar.training.train` holds the folder's."""
 
     def __init__(self, output_dir: str | Path, env_id: str, enabled: bool = True) -> None:
-        if not isinstance(output_dir, (str, os.PathLike)):
-            raise UserError(f"the output folder must be a path, got {output_dir!r}")
-        if str(output_dir).strip() == "":
-            raise UserError("the output folder must not be empty (use . for the current folder)")
-        self.output_dir = Path(output_dir)
+        self.output_dir = check_output_dir(output_dir)
         self.paths = output_paths(output_dir, env_id)
         self.stem = model_stem(env_id)
         self.enabled = enabled

@@ -49,8 +49,8 @@ def validation_score(run: Run, episodes: int) -> float:
 
 def take_validation_test(run: Run, message: Callable[[str], None]) -> bool:
     """Takes the optional second stopping test when it is due (playing its episodes and saying the
-    score through ``message``) and returns whether it passed. It is for a run whose moving average is at ``target_score``: for a run whose moving average is at ``target_score``:
-    :func:`validation_score` over ``validation_episodes`` episodes >= ``validation_target``.
+    score through ``message``) and returns whether it passed. It is for a run whose moving average is
+    at ``target_score``: :func:`validation_score` over ``validation_episodes`` episodes >= ``validation_target``.
 
     It is taken on the episode where the average reaches the target and every ``validation_every``
     episodes after; in between it fails. It reads no random state, so a run's history is the same

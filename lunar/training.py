@@ -28,7 +28,7 @@ from lunar.config import DQNConfig
 from lunar.envs import make_env, space_sizes
 from lunar.errors import OutputError, UserError
 from lunar.exploration import epsilon_greedy, get_new_eps
-from lunar.outputs import RunFolder
+from lunar.outputs import RunFolder, check_output_dir
 from lunar.reporting import Reporter, SilentReporter
 from lunar.resume import newest_checkpoint, require_checkpoints, resumed_config, start_from
 from lunar.run import Run
@@ -46,7 +46,7 @@ class TrainResult:
 
     history: pd.DataFrame
     status: str
-    """'solved', 'episode_cap', 'step_budget' or 'time_budget' (see :class:`Budget`) or 'interrupted'."""
+    """'solved', 'episode_cap', 'step_budget' or 'time_budget' (see :class:`lunar.stopping.Budget`) or 'interrupted'."""
     total_steps: int
     wall_seconds: float
     cpu_seconds: float
@@ -107,8 +107,8 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
           max_cpu_seconds: float | None = None, jit_compile: bool = True, tensorboard: str | Path | None = None,
           compute_loss: Callable[..., Any] | None = None, q_network: Any = None, target_q_network: Any = None,
           optimizer: Any = None, agent_learn: Callable[..., Any] | None = None, **overrides: Any) -> TrainResult:
-    """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score`` (and,
-    when ``validation_episodes`` is set, the greedy validation test of :func:`lunar.stopping.take_validation_test`).
+    """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score`` (and, when
+    ``validation_episodes`` is set, the greedy validation test of :func:`lunar.stopping.take_validation_test`).
 
     ``config`` defaults to the course's hyperparameters; keyword ``overrides`` replace any
     :class:`DQNConfig` field (``env_id="CartPole-v1"``, ``num_episodes=3``, ``gamma=0.99``).
@@ -116,9 +116,9 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     ``resume=True`` continues the run from its newest valid checkpoint (or from a
     :class:`lunar.checkpoint.Checkpoint` already read) with the checkpoint's hyperparameters, which
     ``config`` and ``overrides`` replace; other values than the checkpoint's are refused unless
-    ``force`` (:mod:`lunar.resume`). ``checkpoint_every`` defaults to 50, or the resumed run's. ``max_total_steps`` stops after that many environment
-    steps, ``max_cpu_seconds`` after that much CPU time (benchmarks, lunar-tune); ``tensorboard`` is a
-    folder for TensorBoard scalars.
+    ``force`` (:mod:`lunar.resume`). ``checkpoint_every`` defaults to 50, or the resumed run's.
+    ``max_total_steps`` stops after that many environment steps, ``max_cpu_seconds`` after that much
+    CPU time (benchmarks, lunar-tune); ``tensorboard`` is a folder for TensorBoard scalars.
     SIGINT or SIGTERM ends the run after the current episode, with a checkpoint.
 
     ``compute_loss``, ``q_network`` + ``target_q_network``, ``optimizer`` and ``agent_learn`` train a
@@ -130,6 +130,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
                                          or checkpoint_every <= 0):
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+    output_dir = check_output_dir(output_dir)  # a path, before a resume looks inside it
     reporter = reporter or SilentReporter()
     lab_code = LabCode(compute_loss, q_network, target_q_network, optimizer, agent_learn)
     if tensorboard is not None:
@@ -145,7 +146,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         require_checkpoints(output_dir)
     with lock.held(output_dir, save_outputs):  # the one lock: a run still writing there is refused first
         if resume is not False:
-            checkpoint = checkpoint or newest_checkpoint(Path(output_dir) / "checkpoints")
+            checkpoint = checkpoint or newest_checkpoint(output_dir / "checkpoints")
             config = resumed_config(checkpoint, config, overrides, force, lab_code)
             folder = _checked_folder(config, lab_code, output_dir, save_outputs)
         if tensorboard is not None:

@@ -171,6 +171,8 @@ def test_removed_environment_id_is_one_line_without_gymnasiums_warning(tmp_path)
     (lambda tmp: lunar.train(output_dir="a\0b", env_id="CartPole-v1", num_episodes=1), "not writable"),
     (lambda tmp: lunar.train(config="not a config", output_dir=tmp), "config must be a DQNConfig"),
     (lambda tmp: lunar.train(output_dir=3, env_id="CartPole-v1"), "must be a path"),
+    (lambda tmp: lunar.train(output_dir=3, resume=True), "must be a path"),
+    (lambda tmp: lunar.train(output_dir=" ", resume=True), "must not be empty"),
     (lambda tmp: lunar.evaluate(MODEL, episodes=0), "episodes must be a whole number"),
     (lambda tmp: lunar.evaluate(MODEL, episodes=2.5), "episodes must be a whole number"),
     (lambda tmp: lunar.evaluate(MODEL, episodes=1, seed=-1), "seed must be a whole number"),

@@ -14,10 +14,12 @@ import pandas as pd
 from lunar.atomic import write_with
 
 RUN_COLUMNS = ["trial_id", "variant", "preset", "seed", "status", "solved", "episodes", "steps_to_solve",
-               "total_steps", "wall_seconds", "cpu_seconds", "greedy_mean", "greedy_share_200", "peak_rss_mb", "node", "error"]
+               "total_steps", "wall_seconds", "cpu_seconds", "greedy_mean", "greedy_share_200", "peak_rss_mb", "node",
+               "error"]
 """The per-run CSV. ``steps_to_solve`` and the greedy score (official protocol: seeds 0..N-1)
 are empty for a run that did not solve: it saved no model. ``cpu_seconds`` is the CPU time of the
-worker's last stretch of training (all of it, unless the run was resumed). ``node`` is the Ray node that ran it, ``peak_rss_mb`` its worker's peak resident memory."""
+worker's last stretch of training (all of it, unless the run was resumed). ``node`` is the Ray node
+that ran it, ``peak_rss_mb`` its worker's peak resident memory."""
 
 
 def iqm(values: np.ndarray) -> float:

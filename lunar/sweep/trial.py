@@ -32,7 +32,8 @@ def run_trial(trial_id: str, config: dict[str, Any], runs_dir: str, eval_episode
                            "episodes": result.episodes, "total_steps": result.total_steps,
                            "steps_to_solve": result.total_steps if result.solved else math.nan,
                            "wall_seconds": float(result.history["elapsed_seconds"].iloc[-1])
-                           if result.episodes else 0.0, "cpu_seconds": result.cpu_seconds, "greedy_mean": math.nan, "greedy_share_200": math.nan}
+                           if result.episodes else 0.0, "cpu_seconds": result.cpu_seconds,
+                           "greedy_mean": math.nan, "greedy_share_200": math.nan}
     if result.solved and eval_episodes > 0:
         summary = evaluate(result.paths["model"], env=config["env_id"], episodes=eval_episodes).summary()
         row.update(greedy_mean=summary["mean"], greedy_share_200=summary["share_at_or_above"])
