@@ -2,7 +2,7 @@
 
 import sys
 
-from lunar.cli import evaluate_main
+from lunar.commands.cli import evaluate_main
 
 if __name__ == "__main__":
     sys.exit(evaluate_main())

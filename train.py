@@ -2,7 +2,14 @@
 
 import sys
 
-from grading.lab import train_main
+from lunar.commands.cli import train_main
+
+
+def notebook_loader(*args):
+    """``--notebook``: lunar-grade's notebook loader, imported only when a notebook is given."""
+    from grading.lab import lab_code_from
+    return lab_code_from(*args)
+
 
 if __name__ == "__main__":
-    sys.exit(train_main())
+    sys.exit(train_main(lab_code_from=notebook_loader))

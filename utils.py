@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lunar.config import DQNConfig
-from lunar.tfsetup import warn_legacy_keras
+from lunar.run.tfsetup import warn_legacy_keras
 
 warn_legacy_keras()
 
@@ -54,7 +54,7 @@ def check_update_conditions(t: int, num_steps_upd: int, memory_buffer: Sequence)
 
 def get_new_eps(epsilon: float) -> float:
     """``max(E_MIN, E_DECAY * epsilon)``."""
-    from lunar.exploration import get_new_eps as decay
+    from lunar.agent import get_new_eps as decay
 
     return decay(epsilon, E_DECAY, E_MIN)
 
@@ -65,7 +65,7 @@ def get_action(q_values: Any, epsilon: float = 0.0, rng: np.random.Generator | N
     ``q_values`` is the network's output for one state, shape ``(1, num_actions)``
     (a tensor or an array). ``rng`` defaults to a generator seeded with ``SEED``.
     """
-    from lunar.exploration import epsilon_greedy
+    from lunar.agent import epsilon_greedy
 
     return epsilon_greedy(q_values, epsilon, rng if rng is not None else _default_rng())
 
@@ -89,8 +89,8 @@ def update_target_network(q_network: Any, target_q_network: Any) -> None:
 
 def plot_history(point_history: Sequence[float], **kwargs: Any):
     """Returns per episode and their rolling mean; ``filename=...`` saves a PNG. See
-    :func:`lunar.plotting.plot_history`."""
-    from lunar.plotting import plot_history as plot
+    :func:`lunar.reports.plotting.plot_history`."""
+    from lunar.reports.plotting import plot_history as plot
 
     return plot(point_history, **kwargs)
 
@@ -98,7 +98,7 @@ def plot_history(point_history: Sequence[float], **kwargs: Any):
 def create_video(filename: str, env: Any, q_network: Any, fps: int = 30) -> None:
     """Record one greedy episode of ``q_network`` in ``env`` (``render_mode="rgb_array"``)
     to ``filename`` (``.mp4`` or ``.gif``), written atomically."""
-    from lunar.video import create_video as record
+    from lunar.commands.video import create_video as record
 
     record(filename, env, q_network, fps=fps)
 

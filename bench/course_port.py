@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from lunar.config import DQNConfig
 from lunar.losses import compute_loss
-from lunar.networks import create_networks
+from lunar.agent import create_networks
 
 experience = namedtuple("Experience", field_names=["state", "action", "reward", "next_state", "done"])
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lunar import checkpoint as ckpt
+from lunar.run import checkpoint as ckpt
 
 
 def forge(folder: Path, change: Callable[[dict], Any], rehash_files: bool = True, checksum: bool = True) -> None:

@@ -6,7 +6,7 @@ Trains correct lab code (the kit's ``compute_loss`` under the course's signature
 course's networks and Adam, passed in as a learner's) for ``--episodes`` episodes on each
 seed, then plays 5 greedy episodes (seeds 0-4) with the trained network, as the grader does.
 Prints one row per seed: the 100-episode moving average at the end, the reference band's
-pass mark there, whether the "learns" rule of :mod:`grading.training` passes, the
+pass mark there, whether the "learns" rule of :mod:`grading.learns` passes, the
 greedy mean, and the wall time; then how many seeds pass. The seeds must be ones no
 decision looked at (``docs/tuning.md`` lists the spent sets).
 """
@@ -26,9 +26,9 @@ def one_seed(arguments: tuple[int, int]) -> dict:
     seed, episodes = arguments
     import keras
 
-    from grading.training import GREEDY_EPISODES, learns_verdict
+    from grading.learns import GREEDY_EPISODES, learns_verdict
     from lunar.config import DQNConfig
-    from lunar.evaluation import evaluate_policy
+    from lunar.reports.evaluation import evaluate_policy
     from lunar.envs import make_env
     from lunar.losses import compute_loss
     from lunar.training import train

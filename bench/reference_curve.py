@@ -1,4 +1,4 @@
-"""The course preset's reference learning curve, shipped as ``lunar/data/course_reference.json``.
+"""The course preset's reference learning curve, shipped as ``lunar/reports/data/course_reference.json``.
 
     python bench/reference_curve.py                 # lunar-sweep on seeds 700-711, then the file
     python bench/reference_curve.py --from-sweep DIR  # the file from a sweep already run
@@ -27,7 +27,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = "700-711"
 COMMAND = f"lunar-sweep --config configs/course.toml --seeds {SEEDS} --eval-episodes 0 --output-dir sweeps/reference"
-TARGET = ROOT / "lunar" / "data" / "course_reference.json"
+TARGET = ROOT / "lunar" / "reports" / "data" / "course_reference.json"
 PERCENTILES = (10, 25, 50, 75, 90)
 
 

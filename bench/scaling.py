@@ -29,7 +29,7 @@ def sweep(seeds: str, cpus: int, episodes: int, folder: Path) -> tuple[float, di
     import pandas as pd
 
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "lunar.sweep", "--config", str(ROOT / "configs" / "fast.toml"),
+    subprocess.run([sys.executable, "-m", "lunar.commands.sweep", "--config", str(ROOT / "configs" / "fast.toml"),
                     "--seeds", seeds, "--episodes", str(episodes), "--eval-episodes", "0", "--cpus", str(cpus),
                     "--output-dir", str(folder)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started

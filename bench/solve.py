@@ -31,7 +31,7 @@ def main() -> int:
     folder = ROOT / "bench" / "runs" / f"solve_{args.preset}_{args.seeds}"
     command = ["lunar-sweep", "--config", f"configs/{args.preset}.toml", "--seeds", args.seeds]
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "lunar.sweep", *command[1:], "--output-dir", str(folder)],
+    done = subprocess.run([sys.executable, "-m", "lunar.commands.sweep", *command[1:], "--output-dir", str(folder)],
                           cwd=ROOT)
     wall = time.perf_counter() - started
     if done.returncode not in (0, 1):

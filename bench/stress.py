@@ -213,7 +213,7 @@ def fill_to(disk: Path, free_bytes: int) -> Path:
 def disk(disk_root: Path, refs: dict, free_bytes: int, target: float, solved_at: int) -> tuple:
     """(problem or None, how the first run ended): a solving run on a disk with ``free_bytes``
     free, then space freed and the run finished."""
-    from lunar import checkpoint as ckpt
+    from lunar.run import checkpoint as ckpt
 
     folder = disk_root / "run"
     shutil.rmtree(folder, ignore_errors=True)

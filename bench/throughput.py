@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from lunar.tfsetup import import_tensorflow_quietly  # noqa: E402
+from lunar.run.tfsetup import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 
@@ -35,7 +35,7 @@ from bench.course_port import CourseAgent, course_get_action, course_get_experie
 from lunar.agent import DQNAgent  # noqa: E402
 from lunar.config import DQNConfig  # noqa: E402
 from lunar.envs import make_env  # noqa: E402
-from lunar.exploration import epsilon_greedy  # noqa: E402
+from lunar.agent import epsilon_greedy  # noqa: E402
 from lunar.replay import ReplayMemory  # noqa: E402
 from lunar.training import train  # noqa: E402
 

@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--seed", type=int, default=500)
     args = parser.parse_args()
-    from lunar.tfsetup import import_tensorflow_quietly
+    from lunar.run.tfsetup import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import gymnasium

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from grading.sandbox import Limits
-from grading.training import DEFAULT_EPISODES, MAX_EPISODES, MIN_EPISODES
-from lunar.commandline import OneLineParser, bounded_int
+from grading.learns import DEFAULT_EPISODES, MAX_EPISODES, MIN_EPISODES
+from lunar.commands.commandline import OneLineParser, bounded_int
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 COLUMNS = ("notebook", "exercise", "status", "message")
@@ -103,8 +103,8 @@ def _notebooks_in(path: Path) -> list[Path]:
 
 def check_targets(*targets: Path | None) -> None:
     """``ValueError`` unless each output file can be written, in a folder that exists: before any grading.
-    The probe is :func:`lunar.atomic.check_file_target`'s, with the atomic writer's own temporary name."""
-    from lunar.atomic import check_file_target
+    The probe is :func:`lunar.run.atomic.check_file_target`'s, with the atomic writer's own temporary name."""
+    from lunar.run.atomic import check_file_target
     from lunar.errors import UserError
 
     for target in targets:
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grading.classroom import grade_all
     from grading.sandbox import isolation, isolation_line
     from grading.submission import Options
-    from lunar.atomic import atomic_path
+    from lunar.run.atomic import atomic_path
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the graded tests import TensorFlow: no start-up log
     limits = Limits(args.memory_limit, args.cpu_limit, args.file_size_limit, args.process_limit)

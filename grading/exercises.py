@@ -2,7 +2,7 @@
 
 :func:`grade` runs in the grader, never in the submission's kernel: ``namespace`` holds
 the grader's copies of the notebook's networks and optimizer and stand-ins for its
-functions (:class:`grading.remote.RemoteFunction`). Each exercise whose names the
+functions (:class:`grading.kernel_client.RemoteFunction`). Each exercise whose names the
 notebook defines (or must define) is graded by the matching test of ``public_tests``,
 and its outcome becomes one :class:`Result`.
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Collection, Mapping
 
 import public_tests
-from grading.remote import KernelStopped
+from grading.kernel_client import KernelStopped
 
 COURSE = {"ALPHA": 1e-3, "GAMMA": 0.995, "TAU": 1e-3, "MINIBATCH_SIZE": 64, "E_DECAY": 0.995, "E_MIN": 0.01}
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from lunar.errors import UserError
 
-if TYPE_CHECKING:  # lunar.agent imports TensorFlow: train.py imports this module before its quiet import
-    from lunar.agent import LabCode
+if TYPE_CHECKING:  # lunar.run.lab_code imports Keras: train.py imports this module before its quiet import
+    from lunar.run.lab_code import LabCode
 
 PARTS = ("compute_loss", "q_network", "target_q_network", "optimizer")
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
@@ -78,7 +78,7 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
     with ``agent_learn``, its own ``agent_learn`` too, which needs all four (its graded test is not run
     here: it sets the networks' weights and steps the optimizer; ``lunar-grade`` grades it)."""
     from grading import exercises
-    from lunar.agent import LabCode
+    from lunar.run.lab_code import LabCode
 
     namespace, failures = notebook_namespace(path, seed)
     given = [name for name in PARTS if name in namespace]
@@ -107,6 +107,6 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
 
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``python train.py`` and ``lunar-train``, with ``--notebook`` able to load a lab notebook."""
-    from lunar.cli import train_main as kit_train_main
+    from lunar.commands.cli import train_main as kit_train_main
 
     return kit_train_main(argv, lab_code_from=lab_code_from)

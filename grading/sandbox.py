@@ -1,6 +1,6 @@
 """Where a submission's kernel runs: a scrubbed environment, a temporary folder, limits, a jail.
 
-Each notebook gets a fresh kernel process (:mod:`grading.worker`):
+Each notebook gets a fresh kernel process (:mod:`grading.kernel`):
 
 - its environment holds only ``PATH``, ``LANG`` and the kit's quiet settings; ``HOME``
   and ``TMPDIR`` are its own temporary folder, which is also its working folder (the
@@ -27,7 +27,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKER = Path(__file__).resolve().parent / "worker.py"
+KERNEL = Path(__file__).resolve().parent / "kernel.py"
 NOBODY = 65534
 STARTUP_LOG = ".kernel-startup.log"  # what the kernel printed before it took its channel (why it did not start)
 
@@ -145,7 +145,7 @@ def start(folder: Path, limits: Limits, mode: str) -> subprocess.Popen:
                    "TMPDIR": str(folder), "MPLCONFIGDIR": str(folder), "TF_CPP_MIN_LOG_LEVEL": "3",
                    "SDL_VIDEODRIVER": "dummy", "MPLBACKEND": "Agg", "CUDA_VISIBLE_DEVICES": "",
                    "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}  # one core each, as lunar/
-    command = [sys.executable, "-I", "-B", str(WORKER), json.dumps(limits.rlimits())]
+    command = [sys.executable, "-I", "-B", str(KERNEL), json.dumps(limits.rlimits())]
     if mode == "bubblewrap":
         command = [shutil.which("bwrap") or "bwrap", *_jail_options(str(folder)), *command]
     with open(folder / STARTUP_LOG, "wb") as errors:  # the kernel's own until it takes its channel

@@ -1,10 +1,10 @@
 """Grade one notebook: its definitions in a sandboxed kernel, its graded tests in the grader.
 
-The kernel (:mod:`grading.worker`, started by :mod:`grading.sandbox`) runs the notebook's
+The kernel (:mod:`grading.kernel`, started by :mod:`grading.sandbox`) runs the notebook's
 statements (:mod:`grading.notebook`) and nothing else of the grader's. The grader then
 reads the names the exercises need as data, builds its own copies of the networks and the
 optimizer, and runs each graded test here, calling the notebook's functions in the kernel
-(:mod:`grading.remote`). So nothing the submission runs, at the top level or inside its
+(:mod:`grading.kernel_client`). So nothing the submission runs, at the top level or inside its
 functions, can reach the tests or the verdicts: at worst it answers a call wrongly.
 """
 
@@ -19,9 +19,9 @@ from pathlib import Path
 from grading import exercises, mirror
 from grading.exercises import Result
 from grading.notebook import Cell, graded_cells
-from grading.remote import KernelClient, KernelStopped, RemoteFunction
+from grading.kernel_client import KernelClient, KernelStopped, RemoteFunction
 from grading.sandbox import Limits, make_folder, start
-from grading.training import learns_row
+from grading.learns import learns_row
 
 NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
 DESCRIBE_SECONDS = 60.0
@@ -49,7 +49,7 @@ def grade_notebook(path: Path, options: Options) -> Report:
     """Every row for ``path``: a ``notebook`` row per failed statement or cell, then one per exercise."""
     import nbformat
 
-    from lunar.tfsetup import import_tensorflow_quietly
+    from lunar.run.tfsetup import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # the graded tests' TensorFlow, without its CUDA probe's log on the teacher's screen
     started = time.perf_counter()

@@ -173,3 +173,25 @@ def decode(value: Any, special: Callable[[dict], Any] | None = None, depth: int 
 def _identifier(name: Any) -> str:
     text = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name))[:60]
     return text if text and not text[0].isdigit() else "_" + text
+
+
+def error_data(error: BaseException) -> dict:
+    limit = ("memory" if isinstance(error, MemoryError) else
+             "file_size" if isinstance(error, OSError) and error.errno == 27 else
+             "processes" if isinstance(error, BlockingIOError) and error.errno == 11 else None)
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001
+        text = ""
+    return {"type": type(error).__name__[:100], "message": text[:2000], **({"limit": limit} if limit else {})}
+
+
+def rebuilt_error(data: dict) -> BaseException:
+    """The exception ``data`` describes: a built-in class by its name, else one named after it."""
+    import builtins
+
+    name, message = str(data.get("type", "Exception")), str(data.get("message", ""))
+    kind = getattr(builtins, name, None) if name.isidentifier() else None
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        kind = type(name if name.isidentifier() else "Error", (Exception,), {})
+    return kind(message)

@@ -21,11 +21,11 @@ _EXPORTS = {
     "DQNAgent": "lunar.agent", "update_target_network": "lunar.agent",
     "DQNConfig": "lunar.config", "UserError": "lunar.errors",
     "compute_loss": "lunar.losses", "q_learning_loss": "lunar.losses",
-    "build_q_network": "lunar.networks", "create_networks": "lunar.networks",
+    "build_q_network": "lunar.agent", "create_networks": "lunar.agent",
     "ReplayMemory": "lunar.replay", "experience": "lunar.replay",
     "TrainResult": "lunar.training", "train": "lunar.training", "run_episode": "lunar.training",
-    "Run": "lunar.run",
-    "evaluate": "lunar.evaluation",
+    "Run": "lunar.run.state",
+    "evaluate": "lunar.reports.evaluation",
 }
 
 __all__ = sorted(_EXPORTS)

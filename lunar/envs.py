@@ -60,29 +60,3 @@ def set_rng_state(env: gym.Env, state: dict) -> None:
     generator = np.random.Generator(np.random.PCG64())
     generator.bit_generator.state = state
     env.unwrapped.np_random = generator
-
-
-def outcome(env: gym.Env, state: np.ndarray, terminated: bool, truncated: bool) -> str:
-    """How an episode ended: for LunarLander 'landed', 'crashed', 'flew away', 'timed out on
-    the ground' or 'timed out in the air'; for other environments 'terminated', 'truncated'
-    or 'timed out'.
-
-    A lander earns its +100 only once Box2D puts the resting body to sleep; one that stands on
-    its legs but fires an engine now and then stays awake and 'times out on the ground', the
-    first fast preset's commonest failure (``docs/tuning.md``, "Where the points go").
-    """
-    base = env.unwrapped
-    lunar_lander = hasattr(base, "lander") and hasattr(base, "game_over")
-    if truncated and not terminated:
-        if lunar_lander:
-            on_ground = state[6] > 0.5 or state[7] > 0.5  # the leg-contact flags
-            return "timed out on the ground" if on_ground else "timed out in the air"
-        return "timed out"
-    if lunar_lander:
-        if base.game_over:
-            return "crashed"
-        if abs(float(state[0])) >= 1.0:
-            return "flew away"
-        if not base.lander.awake:
-            return "landed"
-    return "terminated" if terminated else "truncated"

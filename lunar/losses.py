@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import tensorflow as tf
@@ -69,3 +70,13 @@ def compute_loss(experiences: tuple, gamma: Any, q_network: Network, target_q_ne
       and ``Q(s, a)``.
     """
     return q_learning_loss(experiences, gamma, q_network, target_q_network, loss="mse", double_dqn=False)
+
+
+def loss_function(loss: str = "mse", double_dqn: bool = False) -> Callable[..., tf.Tensor]:
+    """The loss the agent trains on: the course's :func:`compute_loss` for ``("mse", False)``, else
+    :func:`q_learning_loss` with that ``loss`` and ``double_dqn`` (options, off in the course preset)."""
+    if loss == "mse" and not double_dqn:
+        return compute_loss
+    if loss not in ("mse", "huber"):
+        raise ValueError(f"unknown loss {loss!r}")
+    return functools.partial(q_learning_loss, loss=loss, double_dqn=double_dqn)

@@ -3,11 +3,12 @@
 Read :func:`run_episode` next to the lab's "Train the agent" cell: act, step, store, and
 every ``NUM_STEPS_FOR_UPDATE`` steps learn (sample, ``agent_learn``, soft update); then
 the episode's points, their moving average and the epsilon decay. :func:`train` adds what
-a run needs around it: resume (:mod:`lunar.run`), report, checkpoint (:mod:`lunar.outputs`),
-and one place that decides when to stop.
+a run needs around it (:mod:`lunar.run`): resume, report, checkpoint, and one place that
+decides when to stop.
 
-What makes it fast is below the loop, not in it: acting is a numpy forward pass, the replay
-memory a preallocated array, the update one XLA-compiled call (:mod:`lunar.agent`).
+What makes it fast is below the loop, not in it: acting is a numpy forward pass
+(:meth:`lunar.agent.DQNAgent.act`), the replay memory a preallocated array, and the
+``agent_learn`` calls of a learning step one compiled call (:mod:`lunar.fast_update`).
 """
 
 from __future__ import annotations
@@ -21,19 +22,20 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from lunar import checkpoint as ckpt
-from lunar import lock
-from lunar.agent import LabCode, check_lab_code
+from lunar.agent import get_new_eps
 from lunar.config import DQNConfig
 from lunar.envs import make_env, space_sizes
 from lunar.errors import OutputError, UserError
-from lunar.exploration import epsilon_greedy, get_new_eps
-from lunar.outputs import RunFolder, check_output_dir
-from lunar.reporting import Reporter, SilentReporter
-from lunar.resume import newest_checkpoint, require_checkpoints, resumed_config, start_from
-from lunar.run import Run
-from lunar.stopping import Budget, StopRequest, stop_reason
-from lunar.tfsetup import enable_determinism
+from lunar.reports.console import Reporter, SilentReporter
+from lunar.run import checkpoint as ckpt
+from lunar.run import lock
+from lunar.run.atomic import check_writable
+from lunar.run.lab_code import LabCode, check_lab_code
+from lunar.run.outputs import RunFolder, check_output_dir
+from lunar.run.resume import newest_checkpoint, require_checkpoints, resumed_config, start_from
+from lunar.run.state import Run
+from lunar.run.stopping import Budget, StopRequest, stop_reason
+from lunar.run.tfsetup import enable_determinism
 
 
 class NumericalError(RuntimeError):
@@ -46,7 +48,7 @@ class TrainResult:
 
     history: pd.DataFrame
     status: str
-    """'solved', 'episode_cap', 'step_budget' or 'time_budget' (see :class:`lunar.stopping.Budget`) or 'interrupted'."""
+    """'solved', 'episode_cap', 'step_budget' or 'time_budget' (see :class:`lunar.run.stopping.Budget`) or 'interrupted'."""
     total_steps: int
     wall_seconds: float
     cpu_seconds: float
@@ -71,13 +73,13 @@ def run_episode(run: Run, max_total_steps: float = math.inf) -> dict[str, Any]:
     ``max_total_steps`` cuts the episode short once the run has taken that many steps
     (benchmarks). Raises :class:`NumericalError` when an update's loss is not finite.
     """
-    c, agent, memory, rng = run.config, run.agent, run.memory, run.rng
+    c, memory, rng = run.config, run.memory, run.rng
     state, _ = run.env.reset(seed=run.reset_seed)
     run.reset_seed = None
     episode_return, losses, mean_qs, t = 0.0, [], [], 0
     for t in range(c.max_num_timesteps):
         # act: epsilon-greedy on Q(s, .)
-        action = epsilon_greedy(agent.q_values(state), run.epsilon, rng)
+        action = run.agent.act(state, run.epsilon, rng)
         # step
         next_state, reward, terminated, truncated, _ = run.env.step(action)
         run.total_steps += 1
@@ -86,7 +88,7 @@ def run_episode(run: Run, max_total_steps: float = math.inf) -> dict[str, Any]:
         # learn every NUM_STEPS_FOR_UPDATE steps, once the memory holds more than a mini-batch
         if (t + 1) % c.num_steps_for_update == 0 and len(memory) > c.minibatch_size:
             batches = np.stack([memory.sample_packed(c.minibatch_size, rng) for _ in range(c.gradient_steps)])
-            learned = agent.learn(batches, c.gamma)  # agent_learn: Adam step and soft update, per batch
+            learned = run.update.learn(batches, c.gamma)  # agent_learn on each mini-batch: Adam step, soft update
             if not math.isfinite(learned.mean_q) or (learned.loss_known and not math.isfinite(learned.loss)):
                 what = f"the loss became {learned.loss}" if learned.loss_known else f"mean Q became {learned.mean_q}"
                 raise NumericalError(f"{what} at episode {len(run.history) + 1}, step {t + 1}")
@@ -106,23 +108,25 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
           reporter: Reporter | None = None, save_outputs: bool = True, max_total_steps: int | None = None,
           max_cpu_seconds: float | None = None, jit_compile: bool = True, tensorboard: str | Path | None = None,
           compute_loss: Callable[..., Any] | None = None, q_network: Any = None, target_q_network: Any = None,
-          optimizer: Any = None, agent_learn: Callable[..., Any] | None = None, **overrides: Any) -> TrainResult:
+          optimizer: Any = None, agent_learn: Callable[..., Any] | None = None, lab_code: LabCode | None = None,
+          **overrides: Any) -> TrainResult:
     """Train a DQN until the moving average of ``num_p_av`` returns reaches ``target_score`` (and, when
-    ``validation_episodes`` is set, the greedy validation test of :func:`lunar.stopping.take_validation_test`).
+    ``validation_episodes`` is set, the greedy validation test of :func:`lunar.run.stopping.take_validation_test`).
 
     ``config`` defaults to the course's hyperparameters; keyword ``overrides`` replace any
     :class:`DQNConfig` field (``env_id="CartPole-v1"``, ``num_episodes=3``, ``gamma=0.99``).
-    Writes to ``output_dir`` what :mod:`lunar.outputs` lists (nothing with ``save_outputs=False``).
+    Writes to ``output_dir`` what :mod:`lunar.run.outputs` lists (nothing with ``save_outputs=False``).
     ``resume=True`` continues the run from its newest valid checkpoint (or from a
-    :class:`lunar.checkpoint.Checkpoint` already read) with the checkpoint's hyperparameters, which
+    :class:`lunar.run.checkpoint.Checkpoint` already read) with the checkpoint's hyperparameters, which
     ``config`` and ``overrides`` replace; other values than the checkpoint's are refused unless
-    ``force`` (:mod:`lunar.resume`). ``checkpoint_every`` defaults to 50, or the resumed run's.
+    ``force`` (:mod:`lunar.run.resume`). ``checkpoint_every`` defaults to 50, or the resumed run's.
     ``max_total_steps`` stops after that many environment steps, ``max_cpu_seconds`` after that much
     CPU time (benchmarks, lunar-tune); ``tensorboard`` is a folder for TensorBoard scalars.
     SIGINT or SIGTERM ends the run after the current episode, with a checkpoint.
 
     ``compute_loss``, ``q_network`` + ``target_q_network``, ``optimizer`` and ``agent_learn`` train a
-    learner's own lab code (any subset; the rest is the kit's) in this loop, see :class:`lunar.agent.LabCode`.
+    learner's own lab code (any subset; the rest is the kit's) in this loop, or ``lab_code`` holds them in one
+    value (:class:`lunar.run.lab_code.LabCode`).
     """
     if config is not None and not isinstance(config, DQNConfig):
         raise UserError(f"config must be a DQNConfig (lunar.DQNConfig(...) or lunar.config.load_toml(path)), "
@@ -132,42 +136,49 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     output_dir = check_output_dir(output_dir)  # a path, before a resume looks inside it
     reporter = reporter or SilentReporter()
-    lab_code = LabCode(compute_loss, q_network, target_q_network, optimizer, agent_learn)
+    parts = LabCode(compute_loss, q_network, target_q_network, optimizer, agent_learn)
+    if lab_code is not None and parts.given():
+        raise UserError("give the learner's parts either as lab_code or as keyword arguments, not both")
+    lab_code = lab_code or parts
     if tensorboard is not None:
-        from lunar.tensorboard import TensorBoardReporter, check_folder
-        check_folder(tensorboard)
+        check_writable(tensorboard)
     budget = Budget(math.inf if max_total_steps is None else max_total_steps,
                     math.inf if max_cpu_seconds is None else max_cpu_seconds)
     checkpoint = resume if isinstance(resume, ckpt.Checkpoint) else None
     if resume is False:  # everything is checked before the folder is touched
         config = (config or DQNConfig()).replace(**overrides)
-        folder = _checked_folder(config, lab_code, output_dir, save_outputs)
+        env, folder = _open(config, lab_code, output_dir, save_outputs)
     elif resume is True:
         require_checkpoints(output_dir)
     with lock.held(output_dir, save_outputs):  # the one lock: a run still writing there is refused first
         if resume is not False:
             checkpoint = checkpoint or newest_checkpoint(output_dir / "checkpoints")
             config = resumed_config(checkpoint, config, overrides, force, lab_code)
-            folder = _checked_folder(config, lab_code, output_dir, save_outputs)
+            env, folder = _open(config, lab_code, output_dir, save_outputs)
         if tensorboard is not None:
+            from lunar.reports.tensorboard import TensorBoardReporter
             reporter = TensorBoardReporter(tensorboard, reporter)
         enable_determinism()
         if lab_code.given():
             reporter.message(f"training your {', '.join(lab_code.given())} in the kit's loop")
         if checkpoint is None:
-            run = Run.start(config, jit_compile, lab_code if lab_code.given() else None, reporter.message)
+            run = Run.start(config, env, jit_compile, lab_code, reporter.message)
         else:
-            run, checkpoint = start_from(config, checkpoint, jit_compile, lab_code, reporter.message)
+            run, checkpoint = start_from(config, checkpoint, env, jit_compile, lab_code, reporter.message)
         every = checkpoint_every or (checkpoint.manifest.get("checkpoint_every") if checkpoint else None) or 50
         return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, every, budget)
 
 
-def _checked_folder(config: DQNConfig, lab_code: LabCode, output_dir: str | Path, enabled: bool) -> RunFolder:
-    """The run's folder, once its environment, the lab code and every output target are usable."""
-    env = make_env(config.env_id)  # an unusable environment, or lab code that does not fit it, is refused
-    check_lab_code(lab_code, *space_sizes(env))
-    env.close()
-    return RunFolder(output_dir, config.env_id, enabled=enabled)
+def _open(config: DQNConfig, lab_code: LabCode, output_dir: Path, enabled: bool) -> tuple[Any, RunFolder]:
+    """The run's environment, made once, and its folder, once the lab code and every output target
+    fit; an unusable environment, lab code or target is refused."""
+    env = make_env(config.env_id)
+    try:
+        check_lab_code(lab_code, *space_sizes(env))
+        return env, RunFolder(output_dir, config.env_id, enabled=enabled)
+    except BaseException:
+        env.close()
+        raise
 
 
 def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Path | None, checkpoint_every: int,

@@ -29,7 +29,7 @@ CLI_ONLY = ("world", "output_dir", "live_plot", "no_gif", "export")
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """Bad input in one line, exit code 2: the twin of ``lunar.commandline.OneLineParser`` (tabular stands alone)."""
+    """Bad input in one line, exit code 2: the twin of ``lunar.commands.commandline.OneLineParser`` (tabular stands alone)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")

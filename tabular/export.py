@@ -6,7 +6,7 @@ setting, the evaluation seeds and step cap: what Unit 2's ``model.pkl`` holds, a
 ``results.json`` (the Hub's fields: ``mean_reward``, ``std_reward``, ``is_deterministic``,
 ``n_eval_episodes``, ``eval_datetime``; and the exact comparison with value iteration) and a
 ``README.md`` model card whose YAML metadata the leaderboard reads (``mean_reward`` written
-``"x +/- y"``). ``lunar/package.py`` writes the same card for a Keras model; the two packages
+``"x +/- y"``). ``lunar/commands/package.py`` writes the same card for a Keras model; the two packages
 stand alone, so each keeps its own few lines.
 """
 

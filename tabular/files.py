@@ -1,6 +1,6 @@
 """Atomic output files for the tabular tools: temporary file in the folder, fsync, rename.
 
-The twin of ``lunar.atomic.write_with``, kept apart on purpose: ``tabular`` stands alone (it imports
+The twin of ``lunar.run.atomic.write_with``, kept apart on purpose: ``tabular`` stands alone (it imports
 nothing from ``lunar``), and these few lines are cheaper to keep twice than a third package."""
 
 from __future__ import annotations

@@ -1,18 +1,20 @@
-"""The agent's lean hot path computes what the course's path computes."""
+"""The course's agent: networks, the soft update, agent_learn against its formula, and acting."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from lunar import DQNAgent
-from lunar.agent import update_target_network
-from lunar.networks import create_networks, numpy_forward
+from lunar.agent import create_networks, epsilon_greedy, numpy_forward, update_target_network
+from lunar.losses import compute_loss
+from lunar.run.state import agent_arrays, load_agent_arrays
 
 
-def _packed(seed, n=64):
+def _experiences(seed, n=64):
     rng = np.random.default_rng(seed)
-    s = rng.normal(size=(n, 8)).astype(np.float32)
-    return np.concatenate([s, rng.integers(0, 4, (n, 1)), rng.normal(size=(n, 1)),
-                           rng.normal(size=(n, 8)), rng.random((n, 1)) < 0.2], axis=1).astype(np.float32)
+    return (rng.normal(size=(n, 8)).astype(np.float32), rng.integers(0, 4, n).astype(np.float32),
+            rng.normal(size=n).astype(np.float32), rng.normal(size=(n, 8)).astype(np.float32),
+            (rng.random(n) < 0.2).astype(np.float32))
 
 
 def test_numpy_forward_matches_keras_call():
@@ -22,31 +24,28 @@ def test_numpy_forward_matches_keras_call():
                                q_network(states).numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("options", [{}, {"double_dqn": True, "loss": "huber", "grad_clip_norm": 1.0}])
-def test_learn_with_xla_equals_learn_without(options):
-    """The XLA-compiled update computes what TensorFlow's plain graph of the same GradientTape step
-    computes (the course's values themselves: tests/test_graded.py, in numpy)."""
-    compiled = DQNAgent(8, 4, seed=1, batch_size=64, **options)
-    plain = DQNAgent(8, 4, seed=1, batch_size=64, jit_compile=False, **options)
-    for step in range(5):
-        packed = _packed(step)[np.newaxis]
-        assert compiled.learn(packed, 0.995).loss == pytest.approx(plain.learn(packed, 0.995).loss, rel=1e-5)
-    for a, b in zip(compiled.weights_state().values(), plain.weights_state().values()):
-        np.testing.assert_allclose(a, b, atol=1e-6)
-    # the numpy copy used for acting follows the network after every update
-    for a, b in zip(compiled.acting_weights, compiled.q_network.get_weights()):
-        np.testing.assert_array_equal(a, b)
+def test_agent_learn_is_a_tf_function_over_the_labs_steps():
+    """One call: the Adam step of the course's compute_loss gradient, then the soft update, by hand."""
+    agent = DQNAgent(8, 4, alpha=1e-3, tau=0.01, seed=0)
+    assert isinstance(DQNAgent.agent_learn, tf.types.experimental.PolymorphicFunction)
+    experiences = tuple(tf.constant(x) for x in _experiences(0))
+    q_before = [w.copy() for w in agent.q_network.get_weights()]
+    target_before = agent.target_q_network.get_weights()
+    with tf.GradientTape() as tape:
+        expected_loss = compute_loss(experiences, 0.99, agent.q_network, agent.target_q_network)
+    gradients = [g.numpy() for g in tape.gradient(expected_loss, agent.q_network.trainable_variables)]
 
-
-def test_agent_learn_is_one_update_of_learn():
-    course = DQNAgent(8, 4, seed=3, batch_size=64)
-    lean = DQNAgent(8, 4, seed=3, batch_size=64)
-    for step in range(3):
-        packed = _packed(step)
-        experiences = (packed[:, :8], packed[:, 8], packed[:, 9], packed[:, 10:18], packed[:, 18])
-        assert course.agent_learn(experiences, 0.99) == lean.learn(packed[np.newaxis], 0.99).loss
-    for a, b in zip(course.weights_state().values(), lean.weights_state().values()):
-        np.testing.assert_array_equal(a, b)
+    loss = agent.agent_learn(experiences, 0.99)
+    assert float(loss) == pytest.approx(float(expected_loss), rel=1e-6)
+    # Adam's first step from zero moments (beta_2 = 0.999, epsilon = 1e-7, bias-corrected):
+    # theta - alpha * sqrt(1 - beta_2) * g / (sqrt(1 - beta_2) * |g| + epsilon)
+    root = np.sqrt(1 - 0.999)
+    for after, before, g in zip(agent.q_network.get_weights(), q_before, gradients):
+        np.testing.assert_allclose(after, before - 1e-3 * root * g / (root * np.abs(g) + 1e-7), atol=1e-7)
+    for after_target, after_q, before_target in zip(agent.target_q_network.get_weights(),
+                                                     agent.q_network.get_weights(), target_before):
+        np.testing.assert_allclose(after_target, 0.01 * after_q + 0.99 * before_target, atol=1e-7)
+    assert int(agent.optimizer.iterations) == 1
 
 
 def test_update_target_network_polyak_formula():
@@ -61,56 +60,33 @@ def test_update_target_network_polyak_formula():
         np.testing.assert_allclose(after, w, atol=1e-7)
 
 
-def test_agent_weights_state_round_trip_restores_training():
-    a = DQNAgent(8, 4, seed=0, batch_size=64)
+def test_agent_acts_greedily_on_the_weights_it_was_given_until_refreshed():
+    agent = DQNAgent(8, 4, seed=0)
+    state = np.ones(8, np.float32)
+    rng = np.random.default_rng(0)
+    assert agent.act(state, 0.0, rng) == int(np.argmax(agent.q_network(state[None]).numpy()))
+    weights = agent.q_network.get_weights()
+    weights[-1][:] = [0.0, 0.0, 0.0, 1e6]  # the Q-network now prefers action 3
+    agent.q_network.set_weights(weights)
+    agent.refresh_acting_weights()
+    assert agent.act(state, 0.0, rng) == 3
+    assert epsilon_greedy(np.array([0.0, 1.0]), 0.0, rng) == 1
+
+
+def test_agent_arrays_round_trip_restores_training():
+    a = DQNAgent(8, 4, seed=0)
     for step in range(3):
-        a.learn(_packed(step)[np.newaxis], 0.99)
-    b = DQNAgent(8, 4, seed=5, batch_size=64)
-    b.load_weights_state(a.weights_state())
-    assert a.learn(_packed(10)[np.newaxis], 0.99) == b.learn(_packed(10)[np.newaxis], 0.99)
-    for x, y in zip(a.weights_state().values(), b.weights_state().values()):
+        a.agent_learn(_experiences(step), 0.99)
+    b = DQNAgent(8, 4, seed=5)
+    load_agent_arrays(b, agent_arrays(a))
+    for acting, weights in zip(b.acting_weights, a.q_network.get_weights()):  # acting follows the load
+        np.testing.assert_array_equal(acting, weights)
+    assert float(a.agent_learn(_experiences(10), 0.99)) == float(b.agent_learn(_experiences(10), 0.99))
+    for x, y in zip(agent_arrays(a).values(), agent_arrays(b).values()):
         np.testing.assert_array_equal(x, y)
 
 
-def test_agent_weights_state_refuses_other_shapes():
-    state = DQNAgent(8, 4, seed=0).weights_state()
+def test_agent_arrays_refuse_other_shapes():
+    state = agent_arrays(DQNAgent(8, 4, seed=0))
     with pytest.raises(ValueError):
-        DQNAgent(6, 4, seed=0).load_weights_state(state)
-
-
-def test_learn_several_batches_equals_consecutive_single_updates():
-    one = DQNAgent(8, 4, seed=2, batch_size=64, double_dqn=True)
-    many = DQNAgent(8, 4, seed=2, batch_size=64, double_dqn=True)
-    batches = np.stack([_packed(i) for i in range(4)])
-    results = [one.learn(b[np.newaxis], 0.99) for b in batches]
-    result = many.learn(batches, 0.99)
-    assert result.loss == pytest.approx(np.mean([r.loss for r in results]), rel=1e-5)
-    assert result.mean_q == pytest.approx(np.mean([r.mean_q for r in results]), rel=1e-5)
-    for a, b in zip(one.weights_state().values(), many.weights_state().values()):
-        np.testing.assert_allclose(a, b, atol=1e-6)
-
-
-def _train_three_times(agent):
-    return [agent.learn(np.stack([_packed(10 * step + i) for i in range(2)]), 0.99) for step in range(3)]
-
-
-def _broken(fn):
-    raise TypeError("_call_flat() takes 2 positional arguments but 3 were given")  # as a changed TF might
-
-
-def _wrong(fn):
-    return lambda *tensors: fn(*tensors) * 0.0  # runs, but gives another answer
-
-
-@pytest.mark.parametrize("private_call", [_broken, _wrong])
-def test_learn_falls_back_to_the_public_call_and_still_trains(monkeypatch, private_call):
-    import lunar.agent
-
-    reference = DQNAgent(8, 4, seed=4, batch_size=64)
-    expected = _train_three_times(reference)  # this TensorFlow's private call, if it checks out
-    monkeypatch.setattr(lunar.agent, "call_without_binding", private_call)
-    fallback = DQNAgent(8, 4, seed=4, batch_size=64)
-    assert _train_three_times(fallback) == expected  # same losses, mean Q...
-    for a, b in zip(fallback.weights_state().values(), reference.weights_state().values()):
-        np.testing.assert_array_equal(a, b)  # ... and every variable, bit for bit
-    assert int(np.asarray(fallback.optimizer.iterations)) == 6  # one Adam step per batch, none repeated
+        load_agent_arrays(DQNAgent(6, 4, seed=0), state)

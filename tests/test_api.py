@@ -10,7 +10,7 @@ import pytest
 
 import lunar
 import tabular
-from lunar.cli import resolve_config, train_parser
+from lunar.commands.cli import resolve_config, train_parser
 from lunar.config import DQNConfig, load_toml
 from lunar.errors import UserError
 

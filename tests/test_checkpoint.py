@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lunar import checkpoint as ckpt
-from lunar.atomic import atomic_path, write_text
-from lunar.cli import train_main
+from lunar.run import checkpoint as ckpt
+from lunar.run.atomic import atomic_path, write_text
+from lunar.commands.cli import train_main
 from lunar.config import DQNConfig
 from lunar.errors import UserError
 from lunar.training import NumericalError, train
@@ -143,18 +143,18 @@ def test_checkpoint_resume_refuses_changed_hyperparameters(tmp_path):
 
 
 def test_checkpoint_nan_loss_stops_with_episode_and_step_and_keeps_checkpoint(tmp_path, monkeypatch):
-    from lunar.agent import DQNAgent, LearnResult
+    from lunar.fast_update import FastUpdate, LearnResult
 
     config = DQNConfig(**SMALL, num_episodes=40)
     calls = {"n": 0}
-    learn = DQNAgent.learn
+    learn = FastUpdate.learn
 
-    def poisoned(agent, batches, gamma):
+    def poisoned(update, batches, gamma):
         calls["n"] += 1
-        result = learn(agent, batches, gamma)
+        result = learn(update, batches, gamma)
         return LearnResult(float("nan"), result.mean_q) if calls["n"] == 150 else result
 
-    monkeypatch.setattr(DQNAgent, "learn", poisoned)
+    monkeypatch.setattr(FastUpdate, "learn", poisoned)
     with pytest.raises(NumericalError, match=r"episode \d+, step \d+; the last good checkpoint is .*ckpt-0000"):
         train(config, tmp_path, checkpoint_every=5)
     found = ckpt.latest_valid(tmp_path / "checkpoints")
@@ -254,7 +254,7 @@ def test_train_resume_of_a_folder_without_checkpoints_is_refused_and_creates_not
 
 
 def test_lock_a_second_lock_in_the_same_process_is_refused(tmp_path):
-    from lunar import lock
+    from lunar.run import lock
 
     with lock.held(tmp_path):
         with pytest.raises(UserError, match="in use by this process"):
@@ -281,12 +281,12 @@ def test_checkpoint_refuses_adam_variables_stored_in_another_order(tmp_path, cap
 
 
 def test_checkpoint_variable_paths_do_not_depend_on_models_built_before():
-    from lunar.agent import DQNAgent
-    from lunar.networks import build_q_network
+    from lunar.agent import DQNAgent, build_q_network
+    from lunar.run.state import agent_arrays
 
-    first = DQNAgent(4, 2, seed=0).variable_paths()
+    first = agent_arrays(DQNAgent(4, 2, seed=0))
     build_q_network(4, 2, name="unrelated")
-    second = DQNAgent(4, 2, seed=0).variable_paths()
+    second = agent_arrays(DQNAgent(4, 2, seed=0))
     for group in ("q", "target", "adam"):
         assert list(first[f"paths/{group}"]) == list(second[f"paths/{group}"])
     assert list(first["paths/q"])[:2] == ["q_network/hidden_1/kernel", "q_network/hidden_1/bias"]

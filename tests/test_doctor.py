@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lunar.doctor import check_keras, run_checks
+from lunar.commands.doctor import check_keras, run_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ["Python", "TensorFlow", "Keras", "Gymnasium", "Box2D", "LunarLander-v3", "video writer (mp4)"]
@@ -45,7 +45,7 @@ def test_doctor_without_box2d_names_its_row_and_exits_1_writing_nothing(tmp_path
     (tmp_path / "tmp").mkdir()
     work = tmp_path / "work"
     work.mkdir()
-    done = _run(["-m", "lunar.doctor"], env, work)
+    done = _run(["-m", "lunar.commands.doctor"], env, work)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 problem(s): Box2D, LunarLander-v3" in done.stdout
     assert "swig" in done.stdout and "gymnasium[box2d]" in done.stdout  # the fix, printed as written
@@ -53,7 +53,7 @@ def test_doctor_without_box2d_names_its_row_and_exits_1_writing_nothing(tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", [["-m", "lunar.doctor"], ["evaluate.py", "--episodes", "1"],
+@pytest.mark.parametrize("command", [["-m", "lunar.commands.doctor"], ["evaluate.py", "--episodes", "1"],
                                      ["evaluate.py", "--package", "PKG"]])
 def test_doctor_and_evaluate_find_a_broken_video_writer_before_any_episode(tmp_path, command):
     env = _broken(tmp_path, "imageio_ffmpeg")

@@ -9,11 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from lunar.cli import evaluate_main
-from lunar.envs import make_env, outcome
-from lunar.evaluation import evaluate, evaluate_policy
-from lunar.networks import build_q_network
-from lunar.video import create_video
+from lunar.commands.cli import evaluate_main
+from lunar.envs import make_env
+from lunar.reports.evaluation import outcome
+from lunar.reports.evaluation import evaluate, evaluate_policy
+from lunar.agent import build_q_network
+from lunar.commands.video import create_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "lunar_lander_model.h5"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lunar.exploration import epsilon_greedy, get_new_eps
+from lunar.agent import epsilon_greedy, get_new_eps
 
 
 def test_epsilon_greedy_draws_as_its_docstring_says():

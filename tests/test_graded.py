@@ -7,7 +7,7 @@ import pytest
 import utils
 from lunar import DQNAgent, compute_loss, create_networks
 from lunar.config import DQNConfig
-from lunar.exploration import epsilon_greedy
+from lunar.agent import epsilon_greedy
 from lunar.replay import ReplayMemory
 import public_tests as graded
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from grading.exercises import Result
-from grading.training import NEEDED, learns_row, learns_verdict, received_history
+from grading.learns import NEEDED, learns_row, learns_verdict, received_history
 from lunar.config import DQNConfig
-from lunar.plotting import moving_average
-from lunar.reference import course_reference
+from lunar.reports.plotting import moving_average
+from lunar.reports.reference import course_reference
 from tests.course_format import C2_HEAD, course_cells, write
 from tests.exercise_notebook import EXERCISES, SOLVED, filled_copy, grade
 
@@ -56,7 +56,7 @@ def test_learns_row_skips_training_unless_exercises_one_and_two_passed():
 def test_lab_code_as_defined_undoes_what_the_graded_tests_did():
     import keras
 
-    from grading.training import as_defined, snapshot
+    from grading.kernel_training import as_defined, snapshot
 
     layers = lambda: [keras.layers.Input(shape=(8,)), keras.layers.Dense(4)]  # noqa: E731
     namespace = {"q_network": keras.Sequential(layers()), "target_q_network": keras.Sequential(layers()),

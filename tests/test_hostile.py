@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from bench.crafted import forge
-from lunar import checkpoint as ckpt
-from lunar.cli import evaluate_main, train_main
+from lunar.run import checkpoint as ckpt
+from lunar.commands.cli import evaluate_main, train_main
 from lunar.config import DQNConfig
 from lunar.errors import UserError
 from lunar.training import train
@@ -72,7 +72,7 @@ def test_output_folder_second_run_is_refused_and_a_killed_run_leaves_no_lock(tmp
 def test_lock_holds_even_when_the_disk_is_too_full_for_its_pid(tmp_path, monkeypatch):
     import os
 
-    from lunar import lock
+    from lunar.run import lock
 
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -81,7 +81,7 @@ def test_lock_holds_even_when_the_disk_is_too_full_for_its_pid(tmp_path, monkeyp
     lock.acquire(tmp_path)  # found by bench/stress.py: this raised a traceback on a full disk
     monkeypatch.undo()
     try:
-        second = subprocess.run([sys.executable, "-c", f"from lunar import lock; lock.acquire({str(tmp_path)!r})"],
+        second = subprocess.run([sys.executable, "-c", f"from lunar.run import lock; lock.acquire({str(tmp_path)!r})"],
                                 capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert "is in use by another run (pid unknown)" in second.stderr, second.stderr
     finally:

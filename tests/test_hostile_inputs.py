@@ -13,12 +13,12 @@ import pytest
 import lunar
 import tabular
 from lunar import training
-from lunar.cli import evaluate_main, train_main
+from lunar.commands.cli import evaluate_main, train_main
 from lunar.config import DQNConfig, load_toml
 from lunar.errors import UserError
-from lunar.sweep.engine import check_address
-from lunar.sweep.cli import sweep_main
-from lunar.sweep.runner import Sweep
+from lunar.commands.sweep.engine import check_address
+from lunar.commands.sweep.cli import sweep_main
+from lunar.commands.sweep.runner import Sweep
 from tabular.errors import UserError as TabularUserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def test_output_target_that_cannot_be_written_is_one_line_before_any_work(tmp_pa
 
 
 def test_evaluate_write_that_fails_after_scoring_is_one_line(tmp_path, capsys, monkeypatch):
-    from lunar import atomic
+    from lunar.run import atomic
 
     def full_disk(path, text):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
@@ -145,13 +145,13 @@ def test_refused_resume_leaves_no_lock_file(tmp_path, capsys):
 
 
 def test_finished_run_leaves_no_lock_file_and_a_second_run_still_locks(tmp_path):
-    from lunar import lock
+    from lunar.run import lock
 
     assert train_main([*SMALL_RUN, "--output-dir", str(tmp_path)]) == 0
     assert not (tmp_path / lock.LOCK_NAME).exists()
     lock.acquire(tmp_path)
     try:
-        other = subprocess.run([sys.executable, "-c", f"from lunar import lock; lock.acquire({str(tmp_path)!r})"],
+        other = subprocess.run([sys.executable, "-c", f"from lunar.run import lock; lock.acquire({str(tmp_path)!r})"],
                                capture_output=True, text=True, timeout=60)
         assert other.returncode != 0 and "is in use by another run" in other.stderr
     finally:
@@ -194,7 +194,7 @@ def test_api_nonsense_is_the_kits_own_user_error(tmp_path, call, words):
 @pytest.mark.parametrize("line", ['alpha = { low = 0.001, high = "x" }', "alpha = { low = 0, high = 0.01, log = true }",
                                   'alpha = { low = 0.001, high = 0.01, log = "yes" }'])
 def test_tune_space_with_a_bad_range_is_one_user_error(tmp_path, line):
-    from lunar.sweep.space import read_space
+    from lunar.commands.sweep.space import read_space
 
     (tmp_path / "fast.toml").write_text((ROOT / "configs" / "fast.toml").read_text())
     (tmp_path / "space.toml").write_text('base = "fast.toml"\nseeds = [1]\nmax_seconds = 100\n'

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from grading.lab import train_main
-from lunar.cli import train_main as kit_train_main
+from lunar.commands.cli import train_main as kit_train_main
 from tests.course_format import C2_HEAD, course_cells, write
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -302,7 +302,7 @@ def cartpole_networks(like):
 
 def test_train_runs_the_learners_code_in_the_kits_loop_as_the_kits_own(tmp_path):
     from lunar.config import DQNConfig
-    from lunar.networks import build_q_network
+    from lunar.agent import build_q_network
     from lunar.training import train
 
     config = DQNConfig(**CARTPOLE)

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lunar.cli import evaluate_main
-from lunar.package import hub_score, model_card, training_command
+from lunar.commands.cli import evaluate_main
+from lunar.commands.package import hub_score, model_card, training_command
 from lunar.config import DQNConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from lunar.config import DQNConfig
-from lunar.reference import Reference, course_reference, judgement, matches, summary_line
+from lunar.reports.reference import Reference, course_reference, judgement, matches, summary_line
 
 
 def _reference():

@@ -24,7 +24,7 @@ def _stderr_lines(code, **env):
 
 @pytest.mark.slow  # a fresh interpreter that imports TensorFlow: seconds each
 @pytest.mark.parametrize("code", ["import utils",
-                                  "from lunar.tfsetup import import_tensorflow_quietly; import_tensorflow_quietly()"])
+                                  "from lunar.run.tfsetup import import_tensorflow_quietly; import_tensorflow_quietly()"])
 def test_legacy_keras_environment_gets_one_line_saying_what_to_do(code):
     lines = _stderr_lines(code, TF_USE_LEGACY_KERAS="1")
     assert len(lines) == 1, lines

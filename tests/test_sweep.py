@@ -15,8 +15,8 @@ import pytest
 
 from lunar.config import DQNConfig, load_toml
 from lunar.errors import UserError
-from lunar.sweep.plan import make_plan, parse_override, parse_seeds
-from lunar.sweep.stats import bootstrap_interval, curve_band, iqm
+from lunar.commands.sweep.plan import make_plan, parse_override, parse_seeds
+from lunar.commands.sweep.stats import bootstrap_interval, curve_band, iqm
 
 
 # Ray's ray.init() joins the newest `ray start` cluster on the machine: under pytest-xdist these
@@ -39,7 +39,7 @@ def _history(path: Path) -> pd.DataFrame:
 
 
 def _lunar_sweep(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "lunar.sweep", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lunar.commands.sweep", *map(str, args)], capture_output=True, text=True,
                           cwd=ROOT, timeout=600, **kwargs)
 
 
@@ -102,7 +102,7 @@ def test_curve_band_takes_the_median_and_quartiles_of_the_runs_still_going():
 
 
 def test_sweep_records_decide_what_runs_again(tmp_path):
-    from lunar.sweep.runner import Sweep
+    from lunar.commands.sweep.runner import Sweep
 
     trials = make_plan([_preset(tmp_path)], [0, 1, 2, 3], [])
     sweep = Sweep(tmp_path / "sweep", trials, eval_episodes=0)
@@ -115,7 +115,7 @@ def test_sweep_records_decide_what_runs_again(tmp_path):
         with pytest.raises(UserError, match="holds another sweep"):
             Sweep(tmp_path / "sweep", trials[:2], eval_episodes=0).check()
     finally:
-        from lunar import lock
+        from lunar.run import lock
         lock.release(tmp_path / "sweep")
 
 
@@ -136,7 +136,7 @@ def test_sweep_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message)
 
 
 def test_sweep_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
-    from lunar.sweep.cli import sweep_main
+    from lunar.commands.sweep.cli import sweep_main
 
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     assert sweep_main(["--config", str(_preset(tmp_path)), "--output-dir", str(tmp_path / "out")]) == 2
@@ -156,7 +156,7 @@ def test_sweep_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
      '[space]\ntau = { low = 0.5, high = 2.0 }\n', "tau must be in"),
 ])
 def test_tune_bad_search_space_is_one_line_and_writes_nothing(tmp_path, capsys, space, message):
-    from lunar.sweep.cli import tune_main
+    from lunar.commands.sweep.cli import tune_main
 
     _preset(tmp_path)
     path = tmp_path / "space.toml"
@@ -201,7 +201,7 @@ def test_sweep_reports_a_crashing_trial_and_finishes_the_others(tmp_path):
 @pytest.mark.slow
 def test_sweep_killed_and_started_again_does_not_redo_a_finished_trial(tmp_path):
     preset, out = _preset(tmp_path, num_episodes=30), tmp_path / "sweep"
-    args = [sys.executable, "-m", "lunar.sweep", "--config", str(preset), "--seeds", "0-2", "--cpus", "1",
+    args = [sys.executable, "-m", "lunar.commands.sweep", "--config", str(preset), "--seeds", "0-2", "--cpus", "1",
             "--eval-episodes", "0", "--output-dir", str(out)]
     driver = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
@@ -227,7 +227,7 @@ def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
     space.write_text('base = "cartpole.toml"\nseeds = [0, 1]\nmax_seconds = 60\n'
                      '[space]\nalpha = { low = 1e-4, high = 1e-2, log = true }\n'
                      'hidden_units = { choices = [16, 32] }\n')
-    done = subprocess.run([sys.executable, "-c", "import sys; from lunar.sweep.cli import tune_main; "
+    done = subprocess.run([sys.executable, "-c", "import sys; from lunar.commands.sweep.cli import tune_main; "
                            "sys.exit(tune_main(sys.argv[1:]))", str(space), "--trials", "2", "--output-dir",
                            str(tmp_path / "tune")], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr
@@ -242,7 +242,7 @@ def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
 
 
 def test_tune_trial_score_is_its_cpu_seconds_if_solved_else_twice_the_cap():
-    from lunar.sweep.tuning import trial_score
+    from lunar.commands.sweep.tuning import trial_score
     from lunar.training import TrainResult
 
     history = pd.DataFrame({"return": [1.0, 2.0]})
@@ -297,8 +297,8 @@ def test_sweep_on_a_two_node_loopback_cluster_runs_on_both_nodes(tmp_path):
 
 
 def test_training_and_evaluation_never_import_ray_or_optuna():
-    code = ("import sys, lunar, lunar.cli, lunar.training, lunar.evaluation, lunar.sweep.plan, lunar.sweep.stats, "
-            "lunar.sweep.trial; print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'optuna')))")
+    code = ("import sys, lunar, lunar.commands.cli, lunar.training, lunar.reports.evaluation, lunar.commands.sweep.plan, lunar.commands.sweep.stats, "
+            "lunar.commands.sweep.trial; print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'optuna')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
     importers = [p.relative_to(ROOT) for p in (ROOT / "lunar").rglob("*.py") if p.parent.name != "sweep"

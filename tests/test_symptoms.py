@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lunar.checkpoint import HISTORY_COLUMNS
+from lunar.run.checkpoint import HISTORY_COLUMNS
 from lunar.config import DQNConfig
-from lunar.plotting import moving_average
-from lunar.symptoms import diagnose
+from lunar.reports.plotting import moving_average
+from lunar.reports.symptoms import diagnose
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = DQNConfig()

@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lunar import checkpoint as ckpt
-from lunar.agent import DQNAgent, LearnResult
+from lunar.run import checkpoint as ckpt
+from lunar.agent import DQNAgent
 from lunar.config import DQNConfig
+from lunar.envs import make_env
+from lunar.fast_update import FastUpdate, LearnResult
 from lunar.replay import ReplayMemory
-from lunar.run import Run
-from lunar.checkpoint import HISTORY_COLUMNS
-from lunar.stopping import Budget, stop_reason, validation_score
+from lunar.run.state import Run, load_agent_arrays
+from lunar.run.checkpoint import HISTORY_COLUMNS
+from lunar.run.stopping import Budget, stop_reason, validation_score
 from lunar.training import run_episode, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,14 +54,14 @@ def _scripted_run(length, terminates, epsilon=0.0, **config):
     """A run on ScriptedEnv whose Q-network prefers action 1 everywhere (zero weights, bias [0, 1])."""
     settings = dict(num_steps_for_update=4, minibatch_size=6, memory_size=100, e_decay=0.5, e_min=0.1)
     config = DQNConfig(**{**settings, **config})
-    agent = DQNAgent(2, 2, seed=0, batch_size=config.minibatch_size, jit_compile=False)
+    agent = DQNAgent(2, 2, seed=0)
     weights = [np.zeros_like(w) for w in agent.q_network.get_weights()]
     weights[-1][:] = [0.0, 1.0]
     agent.q_network.set_weights(weights)
-    agent.load_weights_state(agent.weights_state())  # refresh the numpy copy that acts
+    agent.refresh_acting_weights()
     env = ScriptedEnv(length, terminates)
-    return Run(config, env, agent, ReplayMemory(config.memory_size, 2), np.random.default_rng(0), epsilon,
-               reset_seed=0)
+    return Run(config, env, agent, FastUpdate(agent, jit_compile=False), ReplayMemory(config.memory_size, 2),
+               np.random.default_rng(0), epsilon, reset_seed=0)
 
 
 @pytest.mark.parametrize("terminates", [True, False])
@@ -85,7 +87,7 @@ def test_run_episode_learns_every_num_steps_for_update_once_memory_exceeds_a_min
         calls.append((len(run.memory), batches.shape, gamma))
         return LearnResult(loss=float(len(calls)), mean_q=10.0 * len(calls))
 
-    monkeypatch.setattr(run.agent, "learn", spy)
+    monkeypatch.setattr(run.update, "learn", spy)
     row = run_episode(run)
     # steps 4, 8, 12, 16; at step 4 the memory holds 4 transitions, not more than a mini-batch of 6
     assert [size for size, _, _ in calls] == [8, 12, 16]
@@ -120,7 +122,7 @@ def test_run_episode_records_the_moving_average_of_the_last_num_p_av_returns():
 
 
 def test_learning_curve_plots_the_historys_moving_average_from_episode_one(tmp_path):
-    from lunar.plotting import plot_history
+    from lunar.reports.plotting import plot_history
 
     run = _scripted_run(length=3, terminates=True, num_p_av=2)
     for length in [3, 1, 2, 5]:
@@ -193,7 +195,8 @@ def test_train_reports_the_cpu_time_it_spent_and_stops_on_its_cpu_budget(tmp_pat
 
 def test_validation_score_plays_the_saved_network_greedily_from_seed_one_million():
     """validation = mean over i < n of the greedy return of the saved network from reset(seed=1,000,000 + i)."""
-    run = Run.start(DQNConfig(**CARTPOLE, max_num_timesteps=500, save_target_network=True))
+    config = DQNConfig(**CARTPOLE, max_num_timesteps=500, save_target_network=True)
+    run = Run.start(config, make_env(config.env_id))
     run.agent.target_q_network.set_weights(_lean_following_weights(run.agent.target_q_network))
     expected = _greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
     assert validation_score(run, episodes=3) == pytest.approx(expected)
@@ -202,8 +205,8 @@ def test_validation_score_plays_the_saved_network_greedily_from_seed_one_million
 
 def test_validation_test_is_taken_where_the_average_reaches_the_target_and_every_validation_every(
         monkeypatch):
-    from lunar import stopping
-    from lunar.evaluation import Score
+    from lunar.run import stopping
+    from lunar.reports.evaluation import Score
 
     tested = []
 
@@ -227,10 +230,10 @@ def test_validation_test_is_taken_where_the_average_reaches_the_target_and_every
 
 
 def test_validation_test_passes_when_the_saved_network_averages_the_target_from_seed_one_million():
-    run = Run.start(DQNConfig(**CARTPOLE, num_p_av=1, target_score=0.0, validation_episodes=3,
-                              save_target_network=True))
+    config = DQNConfig(**CARTPOLE, num_p_av=1, target_score=0.0, validation_episodes=3, save_target_network=True)
+    run = Run.start(config, make_env(config.env_id))
     run.agent.target_q_network.set_weights(_lean_following_weights(run.agent.target_q_network))
-    run.history.append({"return": 1.0})
+    run.history.append({"return": 1.0, "moving_average": 1.0})
     expected = _greedy_mean_return(run.agent.target_q_network, range(1_000_000, 1_000_003))
     said = []
     run.config = run.config.replace(validation_target=expected)
@@ -272,7 +275,7 @@ def test_train_writes_model_that_reloads_with_identical_outputs(tmp_path):
     model = keras.models.load_model(result.paths["model"], compile=False)
     states = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
     agent = DQNAgent(4, 2, seed=0)
-    agent.load_weights_state(ckpt.latest_valid(tmp_path / "checkpoints").agent)
+    load_agent_arrays(agent, ckpt.latest_valid(tmp_path / "checkpoints").agent)
     np.testing.assert_array_equal(model(states).numpy(), agent.q_network(states).numpy())
     history = pd.read_csv(result.paths["history"])
     assert list(history.columns) == HISTORY_COLUMNS

@@ -5,7 +5,7 @@
   under Keras 3, which refuses a numpy integer (Keras 2, which the course's platform ran,
   accepted it).
 
-Imported by :mod:`grading.worker` only. See ``grading/compat/README.md``.
+Imported by :mod:`grading.kernel` only. See ``grading/compat/README.md``.
 """
 
 from __future__ import annotations

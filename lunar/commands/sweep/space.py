@@ -1,0 +1,81 @@
+"""lunar-tune's search space: the TOML file read and checked (:func:`read_space`), and its ranges
+as Ray Tune domains (:func:`tune_domains`). The file's keys are described in :mod:`lunar.commands.sweep.tuning`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from lunar.config import DQNConfig, load_toml
+from lunar.errors import UserError
+
+BUDGET_KEYS = {"base": str, "seeds": list, "max_seconds": (int, float), "space": dict}
+
+
+def read_space(path: Path) -> dict[str, Any]:
+    """The search-space file, checked: its base preset, budget, and each range a valid configuration."""
+    from lunar.config import read_toml
+
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError) as error:
+        raise UserError(f"search space {path}: {getattr(error, 'strerror', None) or error}") from None
+    if not is_file:
+        raise UserError(f"search space {path} is not a file")
+    data = read_toml(path, "search space")
+    for key, kind in BUDGET_KEYS.items():
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+            what = "number" if key == "max_seconds" else kind.__name__
+            raise UserError(f"search space {path}: {key} must be a {what}")
+    if sorted(set(data) - set(BUDGET_KEYS)):
+        raise UserError(f"search space {path}: unknown keys {', '.join(sorted(set(data) - set(BUDGET_KEYS)))}")
+    if not (_number(data["max_seconds"]) and data["max_seconds"] > 0) or not data["seeds"]:
+        raise UserError(f"search space {path}: need max_seconds > 0 and at least one seed")
+    data["base_config"] = load_toml(path.parent / data["base"])
+    for name, spec in data["space"].items():
+        for value in _corners(name, spec, path):
+            try:
+                DQNConfig(**{**data["base_config"], name: value})
+            except (TypeError, UserError) as error:
+                raise UserError(f"search space {path}: {name} = {value!r}: {error}") from None
+    for seed in data["seeds"]:
+        try:
+            DQNConfig(**{**data["base_config"], "seed": seed})
+        except (TypeError, UserError) as error:
+            raise UserError(f"search space {path}: seed {seed!r}: {error}") from None
+    return data
+
+
+def _corners(name: str, spec: Any, path: Path) -> list[Any]:
+    known = {f.name for f in fields(DQNConfig)} - {"seed", "env_id"}
+    if name not in known:
+        raise UserError(f"search space {path}: {name!r} is not a hyperparameter to tune")
+    if isinstance(spec, dict) and set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
+        return spec["choices"]
+    if isinstance(spec, dict) and {"low", "high"} <= set(spec) <= {"low", "high", "log"} and \
+            all(_number(spec[k]) for k in ("low", "high")) and isinstance(spec.get("log", False), bool) and \
+            spec["low"] < spec["high"] and (spec["low"] > 0 or not spec.get("log")):
+        return [spec["low"], spec["high"]]
+    raise UserError(f"search space {path}: {name} must be {{ choices = [...] }} or {{ low = A, high = B, log = "
+                    "true|false }} with numbers A < B (A > 0 when log = true)")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def tune_domains(space: dict[str, Any]) -> dict[str, Any]:
+    """The TOML ranges as Tune domains (integers stay integers), which OptunaSearch turns into TPE's."""
+    from ray import tune
+
+    domains = {}
+    for name, spec in space.items():
+        if "choices" in spec:
+            domains[name] = tune.choice(spec["choices"])
+        elif isinstance(spec["low"], int) and isinstance(spec["high"], int):
+            domains[name] = (tune.lograndint if spec.get("log") else tune.randint)(spec["low"], spec["high"] + 1)
+        else:
+            domains[name] = (tune.loguniform if spec.get("log") else tune.uniform)(spec["low"], spec["high"])
+    return domains
