@@ -46,17 +46,3 @@ def check_spaces(env: gym.Env, env_id: str) -> None:
 def space_sizes(env: gym.Env) -> tuple[int, int]:
     """``(state_size, num_actions)``."""
     return int(np.prod(env.observation_space.shape)), int(env.action_space.n)
-
-
-def get_rng_state(env: gym.Env) -> dict:
-    """The environment's random-generator state (JSON-serialisable)."""
-    return env.unwrapped.np_random.bit_generator.state
-
-
-def set_rng_state(env: gym.Env, state: dict) -> None:
-    """Give the environment a PCG64 generator (Gymnasium's) in ``state``; no other kind is accepted."""
-    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
-        raise ValueError("the environment's generator state is not a PCG64 state")
-    generator = np.random.Generator(np.random.PCG64())
-    generator.bit_generator.state = state
-    env.unwrapped.np_random = generator

@@ -13,6 +13,7 @@ What makes it fast is below the loop, not in it: acting is a numpy forward pass
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from lunar.run import lock
 from lunar.run.atomic import check_writable
 from lunar.run.lab_code import LabCode, check_lab_code
 from lunar.run.outputs import RunFolder, check_output_dir
-from lunar.run.resume import newest_checkpoint, require_checkpoints, resumed_config, start_from
+from lunar.run.resume import read_checkpoint, require_checkpoints
 from lunar.run.state import Run
 from lunar.run.stopping import Budget, StopRequest, stop_reason
 from lunar.run.tfsetup import enable_determinism
@@ -98,7 +99,15 @@ def run_episode(run: Run, max_total_steps: float = math.inf) -> dict[str, Any]:
         episode_return += float(reward)
         if terminated or truncated or run.total_steps >= max_total_steps:
             break
-    row = run.record(episode_return, t + 1, losses, mean_qs)
+    # the episode's points and their moving average, the course's np.mean(total_point_history[-num_p_av:])
+    row = {"episode": len(run.history) + 1, "return": episode_return, "steps": t + 1,
+           "total_steps": run.total_steps, "epsilon": run.epsilon}
+    run.history.append(row)
+    returns = [r["return"] for r in run.history[-c.num_p_av:]]
+    row.update({"moving_average": float(np.mean(returns, dtype=np.float64)),
+                "loss": float(np.mean(losses)) if losses else float("nan"),
+                "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
+                "elapsed_seconds": round(run.elapsed(), 3)})
     run.epsilon = get_new_eps(run.epsilon, c.e_decay, c.e_min)
     return row
 
@@ -135,7 +144,6 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
                                          or checkpoint_every <= 0):
         raise UserError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     output_dir = check_output_dir(output_dir)  # a path, before a resume looks inside it
-    reporter = reporter or SilentReporter()
     parts = LabCode(compute_loss, q_network, target_q_network, optimizer, agent_learn)
     if lab_code is not None and parts.given():
         raise UserError("give the learner's parts either as lab_code or as keyword arguments, not both")
@@ -145,40 +153,37 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
     budget = Budget(math.inf if max_total_steps is None else max_total_steps,
                     math.inf if max_cpu_seconds is None else max_cpu_seconds)
     checkpoint = resume if isinstance(resume, ckpt.Checkpoint) else None
-    if resume is False:  # everything is checked before the folder is touched
-        config = (config or DQNConfig()).replace(**overrides)
-        env, folder = _open(config, lab_code, output_dir, save_outputs)
-    elif resume is True:
-        require_checkpoints(output_dir)
-    with lock.held(output_dir, save_outputs):  # the one lock: a run still writing there is refused first
-        if resume is not False:
-            checkpoint = checkpoint or newest_checkpoint(output_dir / "checkpoints")
-            config = resumed_config(checkpoint, config, overrides, force, lab_code)
-            env, folder = _open(config, lab_code, output_dir, save_outputs)
-        if tensorboard is not None:
-            from lunar.reports.tensorboard import TensorBoardReporter
-            reporter = TensorBoardReporter(tensorboard, reporter)
-        enable_determinism()
-        if lab_code.given():
-            reporter.message(f"training your {', '.join(lab_code.given())} in the kit's loop")
-        if checkpoint is None:
-            run = Run.start(config, env, jit_compile, lab_code, reporter.message)
+    with contextlib.ExitStack() as stack:
+        if resume is not False:  # a resume reads its checkpoint under the folder's one lock
+            if resume is True:
+                require_checkpoints(output_dir)
+            stack.enter_context(lock.held(output_dir, save_outputs))
+            checkpoint, config = read_checkpoint(output_dir, checkpoint, config, overrides, force, lab_code)
         else:
-            run, checkpoint = start_from(config, checkpoint, env, jit_compile, lab_code, reporter.message)
+            config = (config or DQNConfig()).replace(**overrides)
+        env = make_env(config.env_id)  # the run's one environment
+        stack.callback(env.close)
+        check_lab_code(lab_code, *space_sizes(env))
+        folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)
+        if resume is False:  # a fresh run locks the folder once all is checked: bad input touches nothing
+            stack.enter_context(lock.held(output_dir, save_outputs))
+        reporter = _reporter(reporter, tensorboard, lab_code)
+        enable_determinism()
+        run, checkpoint = Run.open(config, env, checkpoint, jit_compile, lab_code, reporter.message)
         every = checkpoint_every or (checkpoint.manifest.get("checkpoint_every") if checkpoint else None) or 50
         return _train_run(run, folder, reporter, checkpoint.path if checkpoint else None, every, budget)
 
 
-def _open(config: DQNConfig, lab_code: LabCode, output_dir: Path, enabled: bool) -> tuple[Any, RunFolder]:
-    """The run's environment, made once, and its folder, once the lab code and every output target
-    fit; an unusable environment, lab code or target is refused."""
-    env = make_env(config.env_id)
-    try:
-        check_lab_code(lab_code, *space_sizes(env))
-        return env, RunFolder(output_dir, config.env_id, enabled=enabled)
-    except BaseException:
-        env.close()
-        raise
+def _reporter(reporter: Reporter | None, tensorboard: str | Path | None, lab_code: LabCode) -> Reporter:
+    """The run's reporter (silent by default), writing TensorBoard scalars too when asked; it says
+    whose code trains when it is a learner's."""
+    reporter = reporter or SilentReporter()
+    if tensorboard is not None:
+        from lunar.reports.tensorboard import TensorBoardReporter
+        reporter = TensorBoardReporter(tensorboard, reporter)
+    if lab_code.given():
+        reporter.message(f"training your {', '.join(lab_code.given())} in the kit's loop")
+    return reporter
 
 
 def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Path | None, checkpoint_every: int,
@@ -190,12 +195,11 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
         if resumed_from is not None:
             reporter.message(f"Resumed from {resumed_from} at episode {len(run.history)}")
         with StopRequest() as interrupt:
-            status = stop_reason(run, interrupt, budget, reporter.message)
-            while status is None:
+            first = len(run.history)
+            while (status := stop_reason(run, interrupt, budget, reporter.message)) is None:
+                if len(run.history) > first and len(run.history) % checkpoint_every == 0:
+                    folder.checkpoint(run)  # every checkpoint_every episodes, but the last (finish writes it)
                 reporter.episode(run_episode(run, budget.steps))
-                status = stop_reason(run, interrupt, budget, reporter.message)
-                if status is None and len(run.history) % checkpoint_every == 0:
-                    folder.checkpoint(run)
         wall, cpu = run.elapsed() - run.elapsed_before, time.process_time() - budget.start
         paths = folder.finish(run, status)
     except NumericalError as error:
@@ -205,6 +209,5 @@ def _train_run(run: Run, folder: RunFolder, reporter: Reporter, resumed_from: Pa
                           f"{folder.last_good()}") from None
     finally:
         reporter.stop()
-        run.env.close()
     history = pd.DataFrame(run.history, columns=ckpt.HISTORY_COLUMNS)
     return TrainResult(history, status, run.total_steps, wall, cpu, run.config, paths)

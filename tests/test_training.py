@@ -16,6 +16,7 @@ from lunar.config import DQNConfig
 from lunar.envs import make_env
 from lunar.fast_update import FastUpdate, LearnResult
 from lunar.replay import ReplayMemory
+from lunar.reports.plotting import mean_of_last
 from lunar.run.state import Run, load_agent_arrays
 from lunar.run.checkpoint import HISTORY_COLUMNS
 from lunar.run.stopping import Budget, stop_reason, validation_score
@@ -220,7 +221,8 @@ def test_validation_test_is_taken_where_the_average_reaches_the_target_and_every
     returns = [0, 0, 30, 30, 30, 30, 30, 30, 0, 0, 30]  # averages 0 0 15 30 30 30 30 30 15 0 15
     verdicts = []
     for episode_return in returns:
-        run.record(episode_return, steps=1, losses=[], mean_qs=[])
+        returns = [row["return"] for row in run.history] + [episode_return]
+        run.history.append({"return": episode_return, "moving_average": mean_of_last(returns, 2)})
         verdicts.append(stop_reason(run, NoInterrupt(), Budget()))
     assert [episode for episode, _, _ in tested] == [3, 4, 8, 11]  # reached at 3 and 11; 4 and 8: every 4
     assert {(episodes, seed) for _, episodes, seed in tested} == {(7, 1_000_000)}

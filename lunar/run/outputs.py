@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lunar.run import checkpoint as ckpt
-from lunar.run.atomic import check_file_target, check_writable, write_text, write_with
+from lunar.run.atomic import atomic_path, check_file_target, check_writable, write_text
 from lunar.config import to_toml
 from lunar.errors import UserError
 from lunar.reports.plotting import save_learning_curve
@@ -113,16 +113,18 @@ class RunFolder:
         return history
 
     def finish(self, run: Run, status: str) -> dict[str, Path]:
-        """The last checkpoint and outputs, and the model if the run solved; returns the paths written."""
+        """The last checkpoint and outputs, the model if the run solved, and the named symptoms;
+        returns the paths written."""
         if not self.enabled:
             return {}
         history = self.checkpoint(run)
+        if status == "solved":
+            save_h5(run.saved_network(), self.paths["model"])
         found = diagnose(history, run.config)
         write_text(self.paths["symptoms"], "".join(f"{s.line()}\n" for s in found) or "no named symptom\n")
         written = {k: self.paths[k] for k in ("history", "plot", "config", "symptoms") if self.paths[k].exists()}
         written["checkpoint"] = self.last_checkpoint  # type: ignore[assignment]
         if status == "solved":
-            save_h5(run.saved_network(), self.paths["model"])
             written["model"] = self.paths["model"]
         return written
 
@@ -143,13 +145,11 @@ def save_h5(model: Any, path: str | Path) -> Path:
     level = absl_logger.level
     absl_logger.setLevel(logging.ERROR)
     try:
-        return write_with(path, lambda tmp: _save_model(model, tmp))
+        with atomic_path(path) as tmp:
+            try:
+                model.save(tmp)
+            except RuntimeError as error:  # h5py reports a failed write (a full disk) as RuntimeError
+                raise OSError(errno.EIO, f"HDF5 write failed ({error})", str(tmp)) from None
+        return path
     finally:
         absl_logger.setLevel(level)
-
-
-def _save_model(model: Any, path: Path) -> None:
-    try:
-        model.save(path)
-    except RuntimeError as error:  # h5py reports a failed write (a full disk) as RuntimeError
-        raise OSError(errno.EIO, f"HDF5 write failed ({error})", str(path)) from None

@@ -1,24 +1,22 @@
-"""Resuming a run, in one place: which checkpoint it continues from, read and verified once,
-checked against this run's code and hyperparameters, and turned back into a run.
+"""Resuming a run: which checkpoint it continues from, read and verified once, and the
+hyperparameters it continues with, checked against this run's code and configuration.
 
 :func:`lunar.training.train` is the one caller, in this order: :func:`require_checkpoints` before
 anything is touched; then, with the output folder locked (the lock is taken once, by ``train``),
-:func:`newest_checkpoint` and :func:`resumed_config`; last :func:`start_from`, which rebuilds the run
-from the newest checkpoint whose arrays fit the agent (a forged or foreign one is skipped like a
+:func:`read_checkpoint`. :meth:`lunar.run.state.Run.open` rebuilds the run from it (or from the
+newest older checkpoint whose arrays fit the agent: a forged or foreign one is skipped like a
 damaged one).
 """
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lunar.run import checkpoint as ckpt
 from lunar.config import DQNConfig, differences
 from lunar.errors import UserError, warn
 from lunar.run.lab_code import LabCode
-from lunar.run.state import Run
 
 SHAPE_FIELDS = ("env_id", "hidden_units", "memory_size")
 """Settings a resumed run cannot change, even with ``force``: they fix the arrays' shapes."""
@@ -28,6 +26,14 @@ def require_checkpoints(output_dir: str | Path) -> None:
     """UserError when ``output_dir`` has no checkpoints folder: there is nothing to resume."""
     if not (Path(output_dir) / "checkpoints").is_dir():
         raise UserError(f"no valid checkpoint to resume in {output_dir}: it has no checkpoints folder")
+
+
+def read_checkpoint(output_dir: Path, checkpoint: ckpt.Checkpoint | None, config: DQNConfig | None,
+                    overrides: dict[str, Any], force: bool, lab_code: LabCode) -> tuple[ckpt.Checkpoint, DQNConfig]:
+    """The checkpoint a resume continues from (``checkpoint`` when already read, else the newest valid one
+    in ``output_dir``) and the configuration it continues with (:func:`resumed_config`)."""
+    checkpoint = checkpoint or newest_checkpoint(output_dir / "checkpoints")
+    return checkpoint, resumed_config(checkpoint, config, overrides, force, lab_code)
 
 
 def newest_checkpoint(checkpoints: Path) -> ckpt.Checkpoint:
@@ -68,19 +74,3 @@ def resumed_config(found: ckpt.Checkpoint, config: DQNConfig | None, overrides: 
         raise UserError("the checkpoint was made with other hyperparameters (" + "; ".join(changed)
                         + "); pass --force to resume anyway")
     return config
-
-
-def start_from(config: DQNConfig, checkpoint: ckpt.Checkpoint, env: Any, jit_compile: bool, lab_code: LabCode,
-               notify: Callable[[str], None]) -> tuple[Run, ckpt.Checkpoint]:
-    """The run of ``checkpoint`` on ``env``, or of the newest older one in its folder whose arrays fit
-    this agent, and the checkpoint it came from."""
-    older = ckpt.valid_checkpoints(checkpoint.path.parent, warn=warn, older_than=len(checkpoint.history))
-    reasons = []
-    for candidate in itertools.chain([checkpoint], older):
-        try:
-            return Run.unbundle(config, candidate, env, jit_compile, lab_code, notify), candidate
-        except (ValueError, KeyError, TypeError, IndexError) as error:
-            reasons.append(str(error))
-            warn(f"skipping damaged checkpoint: {candidate.path.name}: its arrays do not fit this agent ({error})")
-    raise UserError(f"no checkpoint in {checkpoint.path.parent} fits this agent ({reasons[0]}): "
-                    "start a new run in another --output-dir")

@@ -7,6 +7,7 @@ it: a run restored from its bundle continues exactly as the original would have.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from lunar.agent import DQNAgent
-from lunar.run.checkpoint import HISTORY_COLUMNS, Bundle
+from lunar.run.checkpoint import HISTORY_COLUMNS, Bundle, Checkpoint, valid_checkpoints
 from lunar.config import DQNConfig
-from lunar.envs import get_rng_state, set_rng_state, space_sizes
-from lunar.errors import UserError
+from lunar.envs import space_sizes
+from lunar.errors import UserError, warn
 from lunar.fast_update import FastUpdate
 from lunar.run.lab_code import LabCode
 from lunar.replay import ReplayMemory
@@ -59,6 +60,25 @@ class Run:
         return cls(config, env, agent, update, ReplayMemory(config.memory_size, state_size),
                    np.random.default_rng(config.seed), config.epsilon_start, lab_code, reset_seed=config.seed)
 
+    @classmethod
+    def open(cls, config: DQNConfig, env: gym.Env, checkpoint: Checkpoint | None = None, jit_compile: bool = True,
+             lab_code: LabCode = LabCode(), notify: Callable[[str], None] | None = None
+             ) -> tuple["Run", Checkpoint | None]:
+        """The run to train and the checkpoint it continues: a fresh run when ``checkpoint`` is None, else
+        the run of ``checkpoint`` or of the newest older one in its folder whose arrays fit this agent."""
+        if checkpoint is None:
+            return cls.start(config, env, jit_compile, lab_code, notify), None
+        older = valid_checkpoints(checkpoint.path.parent, warn=warn, older_than=len(checkpoint.history))
+        reasons = []
+        for candidate in itertools.chain([checkpoint], older):
+            try:
+                return cls.unbundle(config, candidate, env, jit_compile, lab_code, notify), candidate
+            except (ValueError, KeyError, TypeError, IndexError) as error:
+                reasons.append(str(error))
+                warn(f"skipping damaged checkpoint: {candidate.path.name}: its arrays do not fit this agent ({error})")
+        raise UserError(f"no checkpoint in {checkpoint.path.parent} fits this agent ({reasons[0]}): "
+                        "start a new run in another --output-dir")
+
     def elapsed(self) -> float:
         """Wall seconds of the whole run, earlier sessions included."""
         return self.elapsed_before + time.perf_counter() - self.started
@@ -67,18 +87,6 @@ class Run:
         """The network saved as the model: the target network if ``config.save_target_network``, else
         the Q-network (the course's ``q_network.save``)."""
         return self.agent.target_q_network if self.config.save_target_network else self.agent.q_network
-
-    def record(self, episode_return: float, steps: int, losses: list[float], mean_qs: list[float]) -> dict[str, Any]:
-        """Append a finished episode's row to the history and return it."""
-        row = {"episode": len(self.history) + 1, "return": episode_return, "steps": steps,
-               "total_steps": self.total_steps, "epsilon": self.epsilon}
-        self.history.append(row)  # before the average, which includes this episode
-        window = self.config.num_p_av  # the course's np.mean(total_point_history[-num_p_av:]), as mean_of_last
-        row.update({"moving_average": float(np.mean([r["return"] for r in self.history[-window:]], dtype=np.float64)),
-                    "loss": float(np.mean(losses)) if losses else float("nan"),
-                    "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
-                    "elapsed_seconds": round(self.elapsed(), 3)})
-        return row
 
     def bundle(self) -> Bundle:
         """The run as plain data: every variable of the agent, the replay rows, the history,
@@ -102,7 +110,6 @@ class Run:
         memory = ReplayMemory.from_state_dict(bundle.replay)
         if memory.state_size != run.memory.state_size:
             raise UserError(f"the checkpoint was made for another environment than {config.env_id}")
-        load_agent_arrays(run.agent, bundle.agent, learners=bool(lab_code.given()))
         run.memory = memory
         manifest = bundle.manifest
         run.rng.bit_generator.state = manifest["rng"]["numpy"]
@@ -112,6 +119,7 @@ class Run:
         run.epsilon, run.total_steps = float(manifest["epsilon"]), int(manifest["total_steps"])
         run.history = bundle.history.to_dict("records")
         run.elapsed_before, run.started = float(manifest["elapsed_seconds"]), time.perf_counter()
+        load_agent_arrays(run.agent, bundle.agent, learners=bool(lab_code.given()))
         return run
 
 def agent_arrays(agent: DQNAgent) -> dict[str, np.ndarray]:
@@ -170,3 +178,17 @@ def _check_paths(group: str, stored: list[str], expected: list[str]) -> None:
     i, (have, want) = next((i, pair) for i, pair in enumerate(zip(stored, expected)) if pair[0] != pair[1])
     raise ValueError(f"checkpoint {group} variable {i} is {have!r}, this Keras has {want!r} there "
                      "(variables stored in another order): start a new run")
+
+
+def get_rng_state(env: gym.Env) -> dict:
+    """The environment's random-generator state (JSON-serialisable)."""
+    return env.unwrapped.np_random.bit_generator.state
+
+
+def set_rng_state(env: gym.Env, state: dict) -> None:
+    """Give the environment a PCG64 generator (Gymnasium's) in ``state``; no other kind is accepted."""
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError("the environment's generator state is not a PCG64 state")
+    generator = np.random.Generator(np.random.PCG64())
+    generator.bit_generator.state = state
+    env.unwrapped.np_random = generator
