@@ -8,7 +8,7 @@ For the course preset (one mini-batch of 64 per learning step, 64 units) and the
 - the lab's ``@tf.function`` ``agent_learn``, once per mini-batch, then the Q-network's weights
   copied to numpy for acting (what the loop needs after every learning step);
 - :class:`lunar.fast_update.FastUpdate` without XLA, with XLA through TensorFlow's public call,
-  with XLA and separate outputs instead of one flat array, and as the kit runs it.
+  and as the kit runs it (XLA, the private call).
 """
 
 from __future__ import annotations
@@ -33,27 +33,10 @@ import tensorflow as tf  # noqa: E402
 import lunar.fast_update as fast_update  # noqa: E402
 from lunar.agent import DQNAgent  # noqa: E402
 from lunar.config import DQNConfig, load_toml  # noqa: E402
-from lunar.fast_update import FastUpdate, LearnResult  # noqa: E402
+from lunar.fast_update import FastUpdate  # noqa: E402
 from lunar.replay import unpack  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class SeparateOutputs(FastUpdate):
-    """The update with one output tensor per weight, each copied to numpy on its own."""
-
-    def steps(self, batches, gamma):
-        flat = super().steps(batches, gamma)
-        return [flat[:2]] + list(self.agent.q_network.weights)
-
-    def learn(self, batches, gamma):
-        args = (tf.constant(batches, tf.float32), self._gamma_tensor(gamma))
-        if self.fn is None:
-            self.fn = tf.function(self.steps, jit_compile=True, autograph=False)
-        first, *weights = self.fn(*args)
-        first = first.numpy()
-        self.agent.acting_weights = [w.numpy() for w in weights]
-        return LearnResult(float(first[0]), float(first[1]))
 
 
 def refuse(fn):
@@ -92,13 +75,12 @@ def variants(config: DQNConfig) -> dict:
             agent.refresh_acting_weights()
         return step
 
-    def fast(jit_compile=True, private=True, cls=FastUpdate):
+    def fast(jit_compile=True, private=True):
         def make():
             original = fast_update.call_without_binding
             if not private:
                 fast_update.call_without_binding = refuse
-            update = cls(agent_for(config), jit_compile=jit_compile)
-            update.fn = None
+            update = FastUpdate(agent_for(config), jit_compile=jit_compile)
 
             def step(batches):
                 update.learn(batches, config.gamma)
@@ -109,7 +91,6 @@ def variants(config: DQNConfig) -> dict:
     return {"lab's agent_learn per mini-batch, weights to numpy": lab_agent_learn,
             "FastUpdate, tf.function without XLA": fast(jit_compile=False),
             "FastUpdate, XLA, public call": fast(private=False),
-            "FastUpdate, XLA, separate outputs": fast(cls=SeparateOutputs),
             "FastUpdate as the kit runs it": fast()}
 
 
