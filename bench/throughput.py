@@ -32,10 +32,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bench.course_port import CourseAgent, course_get_action, course_get_experiences, experience, run_course_loop  # noqa: E402
-from lunar.agent import DQNAgent  # noqa: E402
+from lunar.agent import DQNAgent, epsilon_greedy  # noqa: E402
 from lunar.config import DQNConfig  # noqa: E402
 from lunar.envs import make_env  # noqa: E402
-from lunar.agent import epsilon_greedy  # noqa: E402
+from lunar.fast_update import FastUpdate  # noqa: E402
 from lunar.replay import ReplayMemory  # noqa: E402
 from lunar.training import train  # noqa: E402
 
@@ -63,7 +63,8 @@ def components(config: DQNConfig) -> list[tuple[str, float, float]]:
             state, _ = env.reset()
 
     course = CourseAgent(8, 4, config)
-    lean = DQNAgent(8, 4, alpha=config.alpha, tau=config.tau, seed=0, batch_size=config.minibatch_size)
+    lean = DQNAgent(8, 4, alpha=config.alpha, tau=config.tau, seed=0)
+    fast = FastUpdate(lean)
     memory_deque: deque = deque(maxlen=config.memory_size)
     memory = ReplayMemory(config.memory_size, 8)
     for i in range(config.memory_size):
@@ -82,7 +83,7 @@ def components(config: DQNConfig) -> list[tuple[str, float, float]]:
         ("sampling a mini-batch", median_us(lambda: course_get_experiences(memory_deque, config.minibatch_size)),
          median_us(lambda: memory.sample_packed(config.minibatch_size, rng))),
         ("learn step (incl. soft update)", median_us(lambda: course.agent_learn(batch_course, config.gamma)),
-         median_us(lambda: lean.learn(packed[np.newaxis], config.gamma))),
+         median_us(lambda: fast.learn(packed[np.newaxis], config.gamma))),
         ("target update alone", median_us(soft_update), median_us(lean_update)),
     ]
 

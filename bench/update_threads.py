@@ -4,7 +4,7 @@
 
 For each preset (``configs/course.toml``, ``configs/fast.toml``) and 1 or 2 intra-op threads, a
 fresh process builds the preset's agent, fills a replay memory with random rows, and times
-``DQNAgent.learn`` on ``gradient_steps`` packed mini-batches (the loop's call, XLA-compiled),
+``FastUpdate.learn`` on ``gradient_steps`` packed mini-batches (the loop's call, XLA-compiled),
 after a warm-up: the median and the 10th-90th percentile in microseconds. ``lunar/__init__.py``
 sets one thread unless ``TF_NUM_INTRAOP_THREADS`` is set, so each process sets it first.
 """
@@ -30,12 +30,11 @@ def measure(preset: str, calls: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from lunar.agent import DQNAgent
     from lunar.config import DQNConfig, load_toml
+    from lunar.fast_update import FastUpdate
     from lunar.replay import ReplayMemory
 
     config = DQNConfig(**load_toml(ROOT / "configs" / f"{preset}.toml"))
-    agent = DQNAgent(8, 4, alpha=config.alpha, tau=config.tau, hidden_units=config.hidden_units, seed=0,
-                     loss=config.loss, double_dqn=config.double_dqn, grad_clip_norm=config.grad_clip_norm,
-                     batch_size=config.minibatch_size)
+    update = FastUpdate(DQNAgent.from_config(config.replace(seed=0), 8, 4))
     rng = np.random.default_rng(0)
     memory = ReplayMemory(10_000, 8)
     for _ in range(10_000):
@@ -45,7 +44,7 @@ def measure(preset: str, calls: int) -> dict:
     times = []
     for i, batch in enumerate(batches):
         started = time.perf_counter()
-        agent.learn(batch, config.gamma)
+        update.learn(batch, config.gamma)
         if i >= 50:
             times.append((time.perf_counter() - started) * 1e6)
     return {"median": float(np.median(times)), "p10": float(np.percentile(times, 10)),

@@ -3,7 +3,7 @@
     python bench/where_time_goes.py --preset fast --seed 500
 
 Trains one run of ``configs/PRESET.toml`` with ``lunar.train`` (no files written) while timers wrap
-the environment's ``step``, the agent's ``q_values`` (acting), ``DQNAgent.learn`` (the compiled update),
+the environment's ``step``, the agent's ``q_values`` (acting), ``FastUpdate.learn`` (the compiled update),
 the replay's ``sample_packed`` and the greedy validation test; prints seconds and shares of the
 run's wall time. A timed call inside another (validation's environment steps) counts for the outer one.
 The timers add a few microseconds a call: the rest includes them.
@@ -50,11 +50,12 @@ def main() -> None:
     import_tensorflow_quietly()
     import gymnasium
 
-    from lunar import agent, replay, stopping, training
+    from lunar import agent, fast_update, replay, training
+    from lunar.run import stopping
     from lunar.config import DQNConfig, load_toml
 
     totals: dict[str, float] = defaultdict(float)
-    timed(agent.DQNAgent, "learn", totals, "update (learn calls)")
+    timed(fast_update.FastUpdate, "learn", totals, "update (learn calls)")
     timed(agent.DQNAgent, "q_values", totals, "acting (numpy Q-values)")
     timed(replay.ReplayMemory, "sample_packed", totals, "sampling mini-batches")
     timed(stopping, "validation_score", totals, "greedy validation episodes")

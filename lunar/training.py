@@ -164,7 +164,7 @@ def train(config: DQNConfig | None = None, output_dir: str | Path = "models", *,
         env = make_env(config.env_id)  # the run's one environment
         stack.callback(env.close)
         check_lab_code(lab_code, *space_sizes(env))
-        folder = RunFolder(output_dir, config.env_id, enabled=save_outputs)
+        folder = RunFolder(output_dir, config, enabled=save_outputs)
         if resume is False:  # a fresh run locks the folder once all is checked: bad input touches nothing
             stack.enter_context(lock.held(output_dir, save_outputs))
         reporter = _reporter(reporter, tensorboard, lab_code)

@@ -55,6 +55,11 @@ def diagnose(history: pd.DataFrame, config: DQNConfig) -> list[Symptom]:
     return [symptom for symptom in found if symptom is not None]
 
 
+def symptoms_text(history: pd.DataFrame, config: DQNConfig) -> str:
+    """What a run writes to ``<stem>_symptoms.txt``: one line per symptom, or "no named symptom"."""
+    return "".join(f"{s.line()}\n" for s in diagnose(history, config)) or "no named symptom\n"
+
+
 def _progress(average: float, history: pd.DataFrame, config: DQNConfig) -> float:
     random_play = float(history["moving_average"].iloc[config.num_p_av - 1])
     return (average - random_play) / max(config.target_score - random_play, 1e-9)

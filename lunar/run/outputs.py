@@ -17,12 +17,12 @@ import pandas as pd
 
 from lunar.run import checkpoint as ckpt
 from lunar.run.atomic import atomic_path, check_file_target, check_writable, write_text
-from lunar.config import to_toml
+from lunar.config import DQNConfig, to_toml
 from lunar.errors import UserError
 from lunar.reports.plotting import save_learning_curve
 from lunar.reports.reference import reference_for
 from lunar.run.state import Run
-from lunar.reports.symptoms import diagnose
+from lunar.reports.symptoms import symptoms_text
 
 
 def model_stem(env_id: str) -> str:
@@ -53,10 +53,11 @@ class RunFolder:
     """The output folder of one run, its targets checked. ``enabled=False`` writes nothing
     (benchmarks). It takes no lock: :func:`lunar.training.train` holds the folder's."""
 
-    def __init__(self, output_dir: str | Path, env_id: str, enabled: bool = True) -> None:
+    def __init__(self, output_dir: str | Path, config: DQNConfig, enabled: bool = True) -> None:
         self.output_dir = check_output_dir(output_dir)
-        self.paths = output_paths(output_dir, env_id)
-        self.stem = model_stem(env_id)
+        self.config = config
+        self.paths = output_paths(output_dir, config.env_id)
+        self.stem = model_stem(config.env_id)
         self.enabled = enabled
         self.last_checkpoint: Path | None = None
         self._replace_earlier_run = False
@@ -91,8 +92,8 @@ class RunFolder:
             self._replace_earlier_run = True
             message(f"note: {self.paths['checkpoints']} holds an earlier run's checkpoints; this new run replaces "
                     f"them at its first checkpoint (to continue that run instead: --resume {self.output_dir})")
-        self.reference = reference_for(run.config)  # the band behind the curve: fixed for the run
-        config_text = to_toml(run.config)
+        self.reference = reference_for(self.config)  # the band behind the curve, the same all run long
+        config_text = to_toml(self.config)
         write_text(self.paths["config"], config_text)
 
     def checkpoint(self, run: Run) -> pd.DataFrame | None:
@@ -106,10 +107,10 @@ class RunFolder:
         self._replace_earlier_run = False
         history = pd.DataFrame(run.history, columns=ckpt.HISTORY_COLUMNS)
         write_text(self.paths["history"], history.to_csv(index=False))
-        if run.history:
-            save_learning_curve(history, self.paths["plot"], window=run.config.num_p_av,
-                                target=run.config.target_score, title=f"DQN on {run.config.env_id}",
-                                reference=self.reference)
+        if run.history:  # over the course preset's reference band when the run is the course preset's
+            c = self.config
+            save_learning_curve(history, self.paths["plot"], window=c.num_p_av, target=c.target_score,
+                                title=f"DQN on {c.env_id}", reference=self.reference)
         return history
 
     def finish(self, run: Run, status: str) -> dict[str, Path]:
@@ -120,8 +121,7 @@ class RunFolder:
         history = self.checkpoint(run)
         if status == "solved":
             save_h5(run.saved_network(), self.paths["model"])
-        found = diagnose(history, run.config)
-        write_text(self.paths["symptoms"], "".join(f"{s.line()}\n" for s in found) or "no named symptom\n")
+        write_text(self.paths["symptoms"], symptoms_text(history, self.config))
         written = {k: self.paths[k] for k in ("history", "plot", "config", "symptoms") if self.paths[k].exists()}
         written["checkpoint"] = self.last_checkpoint  # type: ignore[assignment]
         if status == "solved":
