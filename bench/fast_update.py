@@ -8,7 +8,7 @@ For the course preset (one mini-batch of 64 per learning step, 64 units) and the
 - the lab's ``@tf.function`` ``agent_learn``, once per mini-batch, then the Q-network's weights
   copied to numpy for acting (what the loop needs after every learning step);
 - :class:`lunar.fast_update.FastUpdate` without XLA, with XLA through TensorFlow's public call,
-  and as the kit runs it (XLA, the private call).
+  with one output tensor per weight instead of one flat array, and as the kit runs it.
 """
 
 from __future__ import annotations
@@ -33,10 +33,33 @@ import tensorflow as tf  # noqa: E402
 import lunar.fast_update as fast_update  # noqa: E402
 from lunar.agent import DQNAgent  # noqa: E402
 from lunar.config import DQNConfig, load_toml  # noqa: E402
-from lunar.fast_update import FastUpdate  # noqa: E402
+from lunar.fast_update import FastUpdate, LearnResult  # noqa: E402
 from lunar.replay import unpack  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class SeparateOutputs(FastUpdate):
+    """The update without :class:`lunar.fast_update.FlatOutput`: the loss and mean Q, then each
+    Q-network weight as its own output tensor, each copied to numpy on its own (XLA and the private
+    call as the kit's)."""
+
+    def steps(self, batches, gamma):
+        losses, mean_qs = [], []
+        for g in range(batches.shape[0]):
+            experiences = unpack(batches[g], self.agent.state_size)
+            losses.append(self.agent_learn(experiences, gamma))
+            mean_qs.append(tf.reduce_mean(self.agent.q_network(experiences[0])))
+        means = tf.stack([tf.reduce_mean(tf.stack(losses)), tf.reduce_mean(tf.stack(mean_qs))])
+        return [means] + [v.value for v in self.agent.q_network.weights]
+
+    def learn(self, batches, gamma):
+        args = (tf.constant(batches, tf.float32), self._gamma_tensor(gamma))
+        if not self.calls:
+            self.calls[0] = fast_update.call_without_binding(tf.function(
+                self.steps, jit_compile=True, autograph=False).get_concrete_function(*args))
+        means, *self.agent.acting_weights = [t.numpy() for t in self.calls[0](*args)]
+        return LearnResult(float(means[0]), float(means[1]))
 
 
 def refuse(fn):
@@ -75,12 +98,12 @@ def variants(config: DQNConfig) -> dict:
             agent.refresh_acting_weights()
         return step
 
-    def fast(jit_compile=True, private=True):
+    def fast(jit_compile=True, private=True, cls=FastUpdate):
         def make():
             original = fast_update.call_without_binding
             if not private:
                 fast_update.call_without_binding = refuse
-            update = FastUpdate(agent_for(config), jit_compile=jit_compile)
+            update = cls(agent_for(config), jit_compile=jit_compile)
 
             def step(batches):
                 update.learn(batches, config.gamma)
@@ -91,6 +114,7 @@ def variants(config: DQNConfig) -> dict:
     return {"lab's agent_learn per mini-batch, weights to numpy": lab_agent_learn,
             "FastUpdate, tf.function without XLA": fast(jit_compile=False),
             "FastUpdate, XLA, public call": fast(private=False),
+            "FastUpdate, XLA, one output per weight": fast(cls=SeparateOutputs),
             "FastUpdate as the kit runs it": fast()}
 
 

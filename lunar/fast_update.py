@@ -5,21 +5,22 @@
 :meth:`lunar.agent.DQNAgent.agent_learn`, traced into one larger function that also hands back
 the Q-network's weights, which acting in numpy (:meth:`lunar.agent.DQNAgent.q_values`) needs
 after every update. Its three tricks, each with what it saves per learning step of the course
-preset (2 CPU cores; the figures and their commands are in ``docs/fast_update.md``):
+preset (``python bench/fast_update.py`` on 2 CPU cores; ``docs/fast_update.md`` has the fast
+preset's too):
 
 1. **The learning step's mini-batches in one XLA call.** The ``gradient_steps`` updates of a
    learning step, unrolled into one ``tf.function(jit_compile=True)``: one call from Python, and
-   XLA fuses the small Dense-layer operations: 409 -> 246 us against the same function compiled
-   without XLA (``python bench/fast_update.py``).
+   XLA fuses the small Dense-layer operations: 379 -> 213 us against the same function compiled
+   without XLA.
 2. **One transfer back** (:class:`FlatOutput`): the loss, the mean Q and every Q-network weight
-   come back as one flat array instead of seven tensors copied to numpy one by one: 231 -> 201 us.
+   come back as one flat array instead of seven tensors copied to numpy one by one: 245 -> 213 us.
 3. **The compiled call without argument binding** (:func:`call_without_binding`): TensorFlow's
-   public call of a concrete function binds its arguments again at every call: 327 -> 246 us.
+   public call of a concrete function binds its arguments again at every call: 273 -> 213 us.
    The kit's only private TensorFlow call, used only after its first result was checked, bit
    for bit, against the public call's.
 
 Together: the lab's own ``@tf.function`` ``agent_learn``, called once per mini-batch with the
-weights then copied to numpy, takes 1,650 us per learning step; this layer, about 210 us.
+weights then copied to numpy, takes 1,560 us per learning step; this layer, 213 us.
 
 A learner's own ``compute_loss`` that XLA cannot compile falls back to a plain ``tf.function``,
 then to eager execution, each said in one line; a learner's own ``agent_learn`` is called as it
