@@ -87,12 +87,17 @@ def update_target_network(q_network: Any, target_q_network: Any) -> None:
     soft_update(q_network, target_q_network, TAU)
 
 
-def plot_history(point_history: Sequence[float], **kwargs: Any):
-    """Returns per episode and their rolling mean; ``filename=...`` saves a PNG. See
-    :func:`lunar.reports.plotting.plot_history`."""
-    from lunar.reports.plotting import plot_history as plot
+def plot_history(point_history: Sequence[float], filename: Any = None, **kwargs: Any):
+    """Returns per episode and their rolling mean; ``filename=...`` saves a PNG (atomically) instead of
+    showing it. See :func:`lunar.reports.plotting.plot_history`."""
+    from lunar.reports.plotting import learning_curve_png, plot_history as plot
+    from lunar.run.atomic import write_bytes
 
-    return plot(point_history, **kwargs)
+    if filename is None:
+        return plot(point_history, **kwargs)
+    frame, png = learning_curve_png(point_history, **kwargs)
+    write_bytes(filename, png)
+    return frame
 
 
 def create_video(filename: str, env: Any, q_network: Any, fps: int = 30) -> None:

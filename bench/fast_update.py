@@ -53,7 +53,7 @@ class SeparateOutputs(FastUpdate):
         means = tf.stack([tf.reduce_mean(tf.stack(losses)), tf.reduce_mean(tf.stack(mean_qs))])
         return [means] + [v.value for v in self.agent.q_network.weights]
 
-    def learn(self, batches, gamma):
+    def learn_separately(self, batches, gamma):
         args = (tf.constant(batches, tf.float32), self._gamma_tensor(gamma))
         if not self.calls:
             self.calls[0] = fast_update.call_without_binding(tf.function(
@@ -104,9 +104,10 @@ def variants(config: DQNConfig) -> dict:
             if not private:
                 fast_update.call_without_binding = refuse
             update = cls(agent_for(config), jit_compile=jit_compile)
+            learn = update.learn_separately if cls is SeparateOutputs else update.learn
 
             def step(batches):
-                update.learn(batches, config.gamma)
+                learn(batches, config.gamma)
                 fast_update.call_without_binding = original
             return step
         return make

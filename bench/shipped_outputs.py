@@ -24,10 +24,10 @@ from lunar.run.tfsetup import import_tensorflow_quietly  # noqa: E402
 import_tensorflow_quietly()  # lunar.run.outputs imports the agent's module
 
 from lunar.config import DQNConfig, load_toml  # noqa: E402
-from lunar.reports.plotting import save_learning_curve  # noqa: E402
+from lunar.reports.plotting import learning_curve  # noqa: E402
 from lunar.reports.reference import reference_for  # noqa: E402
 from lunar.reports.symptoms import symptoms_text  # noqa: E402
-from lunar.run.atomic import write_text  # noqa: E402
+from lunar.run.atomic import write_bytes, write_text  # noqa: E402
 from lunar.run.outputs import output_paths  # noqa: E402
 
 
@@ -35,8 +35,8 @@ def main(models: Path = ROOT / "models") -> None:
     config = DQNConfig(**load_toml(models / "lunar_lander_config.toml"))
     paths = output_paths(models, config.env_id)
     history = pd.read_csv(paths["history"])
-    save_learning_curve(history, paths["plot"], window=config.num_p_av, target=config.target_score,
-                        title=f"DQN on {config.env_id}", reference=reference_for(config))
+    write_bytes(paths["plot"], learning_curve(history, window=config.num_p_av, target=config.target_score,
+                                              title=f"DQN on {config.env_id}", reference=reference_for(config)))
     write_text(paths["symptoms"], symptoms_text(history, config))
     print(f"{paths['plot']}, {paths['symptoms']}: from {len(history)} episodes of {paths['history']}")
 

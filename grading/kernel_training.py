@@ -44,6 +44,7 @@ def train_in_kernel(namespace: Mapping[str, Any], saved: Mapping[str, Any], epis
     """In the kernel: train the namespace's lab code, as defined (:func:`as_defined`), its networks
     in place; each episode's numbers."""
     from lunar.config import DQNConfig
+    from lunar.run.lab_code import LabCode
     from lunar.training import train
 
     notes: list[str] = []
@@ -54,7 +55,7 @@ def train_in_kernel(namespace: Mapping[str, Any], saved: Mapping[str, Any], epis
         def message(self, text: str) -> None:
             notes.append(str(text)[:300])
 
-    parts = as_defined(namespace, saved)
-    result = train(DQNConfig(seed=seed, num_episodes=episodes), save_outputs=False, reporter=Notes(), **parts)
+    lab_code = LabCode(**as_defined(namespace, saved))
+    result = train(DQNConfig(seed=seed, num_episodes=episodes), save_outputs=False, reporter=Notes(), lab_code=lab_code)
     return {"history": {name: result.history[name].to_numpy(np.float64) for name in COLUMNS},
             "status": result.status, "seconds": float(result.wall_seconds), "notes": notes[:10]}

@@ -123,14 +123,15 @@ def test_run_episode_records_the_moving_average_of_the_last_num_p_av_returns():
 
 
 def test_learning_curve_plots_the_historys_moving_average_from_episode_one(tmp_path):
-    from lunar.reports.plotting import plot_history
+    from lunar.reports.plotting import learning_curve_png
 
     run = _scripted_run(length=3, terminates=True, num_p_av=2)
     for length in [3, 1, 2, 5]:
         run.env.length = length
         run_episode(run)
     history = [row["moving_average"] for row in run.history]
-    plotted = plot_history([row["return"] for row in run.history], window_size=2, filename=tmp_path / "c.png")
+    plotted, png = learning_curve_png([row["return"] for row in run.history], window_size=2)
+    assert png.startswith(b"\x89PNG")
     assert plotted["rolling_mean"].tolist() == history  # [6.0, 3.5, 2.0, 9.0]: the same numbers, none missing
 
 

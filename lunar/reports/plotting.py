@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-
-from lunar.run.atomic import write_with
 
 
 def mean_of_last(values: Sequence[float], window: int) -> float:
@@ -25,16 +23,27 @@ def moving_average(values: Sequence[float], window: int) -> np.ndarray:
 
 
 def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
-    """The course's ``plot_history``: returns per episode and their rolling mean.
+    """The course's ``plot_history``: returns per episode and their rolling mean, shown.
 
     Keyword arguments (all optional, as in the course): ``window_size`` (default 10%
     of the episodes), ``lower_limit``, ``upper_limit``, ``plot_rolling_mean_only``,
-    ``plot_data_only``; and ``filename`` to save the figure as PNG (atomically)
-    instead of showing it, ``target`` to draw the solving line, ``reference`` (a
+    ``plot_data_only``; and ``target`` to draw the solving line, ``reference`` (a
     :class:`lunar.reports.reference.Reference`) to draw its band behind the curve.
+    :func:`learning_curve_png` draws the same figure as PNG bytes instead of showing it.
 
     Returns a DataFrame with columns ``episode``, ``return``, ``rolling_mean``.
     """
+    return _draw(point_history, None, **kwargs)
+
+
+def learning_curve_png(point_history: Sequence[float], **kwargs: Any) -> tuple[pd.DataFrame, bytes]:
+    """:func:`plot_history`'s figure as PNG bytes (for a file), and its DataFrame."""
+    png = io.BytesIO()
+    frame = _draw(point_history, png, **kwargs)
+    return frame, png.getvalue()
+
+
+def _draw(point_history: Sequence[float], png: io.BytesIO | None, **kwargs: Any) -> pd.DataFrame:
     lower = int(kwargs.get("lower_limit", 0))
     upper = int(kwargs.get("upper_limit", len(point_history)))
     window = int(kwargs.get("window_size", max(1, (upper * 10) // 100)))
@@ -44,8 +53,7 @@ def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
     frame = pd.DataFrame({"episode": episodes, "return": points, "rolling_mean": rolling})
 
     import matplotlib
-    filename = kwargs.get("filename")
-    if filename is not None:
+    if png is not None:
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
@@ -64,8 +72,8 @@ def plot_history(point_history: Sequence[float], **kwargs: Any) -> pd.DataFrame:
     ax.legend(loc="lower right")
     if kwargs.get("title"):
         ax.set_title(str(kwargs["title"]))
-    if filename is not None:
-        write_with(filename, lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))
+    if png is not None:
+        fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)
     else:
         plt.show()
@@ -85,10 +93,9 @@ def _draw_reference(ax: Any, reference: Any, episodes: np.ndarray) -> None:
     ax.plot(x, band[50], color="gray", linewidth=1, linestyle=":", label="reference: median")
 
 
-def save_learning_curve(history: pd.DataFrame, path: str | Path, window: int = 100,
-                        target: float | None = None, title: str | None = None, reference: Any = None) -> Path:
+def learning_curve(history: pd.DataFrame, window: int = 100, target: float | None = None,
+                   title: str | None = None, reference: Any = None) -> bytes:
     """PNG of a training history: returns, their ``window``-episode moving average, and
     ``reference``'s band behind them if given (:mod:`lunar.reports.reference`)."""
-    plot_history(history["return"].tolist(), window_size=window, filename=path, target=target, title=title,
-                 reference=reference)
-    return Path(path)
+    return learning_curve_png(history["return"].tolist(), window_size=window, target=target, title=title,
+                              reference=reference)[1]

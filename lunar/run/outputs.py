@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from lunar.run import checkpoint as ckpt
-from lunar.run.atomic import atomic_path, check_file_target, check_writable, write_text
+from lunar.run.atomic import atomic_path, check_file_target, check_writable, write_bytes, write_text
 from lunar.config import DQNConfig, to_toml
 from lunar.errors import UserError
-from lunar.reports.plotting import save_learning_curve
+from lunar.reports.plotting import learning_curve
 from lunar.reports.reference import reference_for
 from lunar.run.state import Run
 from lunar.reports.symptoms import symptoms_text
@@ -109,8 +109,8 @@ class RunFolder:
         write_text(self.paths["history"], history.to_csv(index=False))
         if run.history:  # over the course preset's reference band when the run is the course preset's
             c = self.config
-            save_learning_curve(history, self.paths["plot"], window=c.num_p_av, target=c.target_score,
-                                title=f"DQN on {c.env_id}", reference=self.reference)
+            write_bytes(self.paths["plot"], learning_curve(history, window=c.num_p_av, target=c.target_score,
+                                                           title=f"DQN on {c.env_id}", reference=self.reference))
         return history
 
     def finish(self, run: Run, status: str) -> dict[str, Path]:
