@@ -9,10 +9,13 @@ Each notebook gets a fresh kernel process (:mod:`grading.kernel`):
   submission's code runs (:class:`Limits`);
 - when the grader runs as root, the kernel runs as ``nobody`` where ``nobody`` can run this
   Python; otherwise as root, whose process count the grader watches instead (:func:`tasks_in_tree`);
-- on Linux with bubblewrap (``bwrap``) present and working, it runs inside it: the whole
-  file system read-only but its own folder, a private ``/tmp``, no network, its own
-  process, IPC and user namespaces. Without bubblewrap the kernel sees the file system
-  and the network with the rights of the user it runs as (:func:`isolation` says so).
+- on Linux with bubblewrap (``bwrap``) present and working, it runs inside it: it sees, read-only,
+  only the system's programs and libraries, this Python and the kit's packages
+  (:func:`readable_paths`); its own folder writable, a private ``/tmp``, no network, its own
+  process, IPC and user namespaces. Nothing else of the machine exists there: not the teacher's
+  home, nor the folder of submissions, nor the rest of the kit's folder. Without bubblewrap the
+  kernel reads the file system and uses the network with the rights of the user it runs as
+  (:func:`isolation_line` says so in the report's first line).
 """
 
 from __future__ import annotations
@@ -75,28 +78,47 @@ def isolation() -> str:
 
 def isolation_line(mode: str) -> str:
     if mode == "bubblewrap":
-        return "isolation: bubblewrap (read-only file system, no network, own folder)"
-    return ("isolation: none - install bubblewrap (apt-get install bubblewrap) for a read-only file system "
-            "without network; each kernel still gets a scrubbed environment, its own folder and limits")
+        return "isolation: bubblewrap (only the system, Python and the kit, read-only; no network; own folder)"
+    return ("isolation: none - submissions can read the teacher's files and use the network: install bubblewrap "
+            "(apt-get install bubblewrap); each kernel still gets a scrubbed environment, its own folder and limits")
+
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys", "/etc/alternatives",
+                "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd",
+                "/etc/group", "/etc/nsswitch.conf", "/etc/fonts")
+"""What the kernel reads of the system, read-only: programs, libraries, the dynamic loader's files and
+the user and group names; nothing of ``/home``, ``/root``, ``/var``, ``/srv``, ``/mnt`` or ``/opt``."""
+KIT_PARTS = ("lunar", "grading", "utils.py", "public_tests.py")
+"""What the kernel reads of the kit: the packages it imports and the course's two modules, never the rest of
+the kit's folder (a teacher's submissions may live there)."""
 
 
 def _jail_options(folder: str) -> list[str]:
-    """Read-only ``/``, a private ``/tmp`` (with the kit and its Python bound back in, read-only, when they
-    live under ``/tmp``), the kernel's folder writable, no network, its own namespaces."""
-    options = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for path in _needed_under_tmp():
+    """A private ``/tmp``; read-only, only what the kernel needs (:func:`readable_paths`, the system's
+    symbolic links such as ``/lib64`` as links); the kernel's folder writable; no network, its own
+    namespaces."""
+    options = ["--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            options += ["--symlink", os.readlink(path), path]
+    for path in readable_paths():
         options += ["--ro-bind", path, path]
     if folder != "/":
         options += ["--bind", folder, folder, "--chdir", folder]
     return options + ["--unshare-all", "--die-with-parent", "--new-session"]
 
 
-def _needed_under_tmp() -> list[str]:
-    """The kit, its Python and every import path that the private ``/tmp`` would hide, outermost only."""
+def readable_paths() -> list[str]:
+    """Everything the kernel may read, outermost only: :data:`SYSTEM_PATHS` (but symbolic links), this
+    Python (its prefixes and every import path but the kit's own folder) and :data:`KIT_PARTS`."""
     kit = Path(__file__).resolve().parents[1]
-    paths = {Path(p).resolve() for p in (sys.executable, sys.prefix, sys.base_prefix, kit, *sys.path) if p}
-    under = sorted(p if p.is_dir() else p.parent for p in paths if Path("/tmp") in p.parents)
-    return [str(p) for p in under if not any(q in p.parents for q in under)]
+    python = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              os.path.dirname(sys.executable), os.path.dirname(os.path.realpath(sys.executable))}
+    imports = {p for p in sys.path if p and Path(p).resolve() not in (kit, *kit.parents)}
+    system = {p for p in SYSTEM_PATHS if not os.path.islink(p)}
+    paths = {Path(p).resolve() for p in (*system, *python, *imports)} | {kit / part for part in KIT_PARTS}
+    paths = sorted(p for p in paths if p.exists() and p != Path("/"))
+    return [str(p) for p in paths if not any(q in p.parents for q in paths)]
 
 
 def _user_options() -> dict:
