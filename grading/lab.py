@@ -38,22 +38,20 @@ def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[
     a call, which the definitions rule leaves out, and the networks' first weights must repeat.
     """
     import keras
-    import nbformat
 
-    from grading.notebook import graded_cells
+    from grading.notebook import UnreadableNotebook, read_cells
 
     try:
-        notebook = nbformat.reads(Path(path).read_text(encoding="utf-8"), as_version=4)
-    except (OSError, ValueError) as error:
-        raise UserError(f"--notebook {path}: not a readable notebook ({getattr(error, 'strerror', None) or error})") \
-            from None
+        cells = read_cells(path)
+    except UnreadableNotebook as error:
+        raise UserError(f"--notebook {path}: {error}") from None
     namespace: dict[str, Any] = {"__name__": "__lab__"}
     failures = []
     keras.utils.set_random_seed(seed)
     sys.path.insert(0, COMPAT)
     try:
         import lunar_grade_kernel  # noqa: F401 - Discrete.n as an int, as the course's Keras 2 code expects
-        for cell in graded_cells(notebook):
+        for cell in cells:
             failures += [cell.problem] if cell.problem else []
             for index, statement in enumerate(cell.statements):
                 name = f"<code cell {cell.number}, statement {index + 1}>"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import Any
 
 SKIP_TAG = "skip-grading"
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
@@ -92,3 +93,24 @@ def graded_cells(notebook: dict) -> list[Cell]:
             cells.append(Cell(number, problem=f"syntax error in code cell {number}, line {error.lineno}: {error.msg}",
                               text=source))
     return cells
+
+
+class UnreadableNotebook(Exception):
+    """A file that is not a notebook whose cells can be read; the message is one line saying why."""
+
+
+def read_cells(path: Any) -> list[Cell]:
+    """The code cells of the notebook file at ``path`` (:func:`graded_cells`): the one reader of
+    ``lunar-grade`` and ``train.py --notebook``. :class:`UnreadableNotebook` when it is not JSON, not an
+    nbformat 4 notebook, or has no list of cells."""
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(open(path, encoding="utf-8").read(), as_version=4)
+    except Exception as error:  # noqa: BLE001 - whatever the file holds, one line
+        lines = str(error).strip().splitlines()
+        why = getattr(error, "strerror", None) or (lines[0][:160] if lines else "")
+        raise UnreadableNotebook(f"not a readable notebook: {type(error).__name__}: {why}") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise UnreadableNotebook("not a readable notebook: it has no list of cells")
+    return graded_cells(notebook)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grading import exercises, mirror
 from grading.exercises import Result
-from grading.notebook import Cell, graded_cells
+from grading.notebook import Cell, UnreadableNotebook, read_cells
 from grading.kernel_client import KernelClient, KernelStopped, RemoteFunction
 from grading.sandbox import Limits, make_folder, start
 from grading.learns import learns_row
@@ -47,19 +47,16 @@ class Report:
 
 def grade_notebook(path: Path, options: Options) -> Report:
     """Every row for ``path``: a ``notebook`` row per failed statement or cell, then one per exercise."""
-    import nbformat
-
     from lunar.run.tfsetup import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # the graded tests' TensorFlow, without its CUDA probe's log on the teacher's screen
     started = time.perf_counter()
     report = Report(path)
     try:
-        notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is one row
-        report.rows.append(Result("notebook", "error", f"not a readable notebook: {type(error).__name__}: {error}"))
+        cells = read_cells(path)
+    except UnreadableNotebook as error:  # any unreadable file is one row
+        report.rows.append(Result("notebook", "error", str(error)))
         return report
-    cells = graded_cells(notebook)
     report.rows += [Result("notebook", "error", cell.problem) for cell in cells if cell.problem]
     folder = make_folder(path)
     try:  # the folder goes however this ends, a Ctrl-C while the kernel starts included

@@ -118,3 +118,19 @@ def test_notebook_own_agent_learn_trains_when_asked_and_needs_the_notebook(tmp_p
     assert "could not transform" not in caplog.text  # AutoGraph found the notebook's source
     assert kit_train_main(["--agent-learn", "--output-dir", str(tmp_path / "kit"), *TINY]) == 2
     assert "--agent-learn needs --notebook" in _err_lines(capsys)[0]
+
+
+@pytest.mark.parametrize("content", [
+    '{"metadata": {}, "nbformat": 4}', '[1, 2, 3]', '{"cells": "print(1)", "metadata": {}, "nbformat": 4, '
+    '"nbformat_minor": 5}', '{"cells": [1, 2], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+    '{"cells": [{"cell_type": "code", "source": 7, "metadata": {}, "outputs": []}], "metadata": {}, '
+    '"nbformat": 4, "nbformat_minor": 5}', '{"hello": "world"}', 'not json at all'])
+def test_lab_notebook_malformed_is_one_line_and_exit_2(tmp_path, capsys, content):
+    from grading.lab import train_main
+
+    path = tmp_path / "broken.ipynb"
+    path.write_text(content)
+    assert train_main(["--notebook", str(path), "--episodes", "1", "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.ipynb" in err[0] and "Traceback" not in err[0], err
+    assert not (tmp_path / "out").exists()
