@@ -22,6 +22,7 @@ from typing import Any, Callable, Collection, Mapping
 
 import public_tests
 from grading.kernel_client import KernelStopped
+from grading.mirror import is_legacy_keras
 
 COURSE = {"ALPHA": 1e-3, "GAMMA": 0.995, "TAU": 1e-3, "MINIBATCH_SIZE": 64, "E_DECAY": 0.995, "E_MIN": 0.01}
 
@@ -106,6 +107,11 @@ def _shape(node: ast.FunctionDef) -> str:
     return ast.dump(ast.Module(body=[*node.decorator_list, *body], type_ignores=[]))
 
 
+LEGACY_MESSAGE = ("{} comes from tensorflow.python.keras, TensorFlow's private copy of Keras 2, which the course's "
+                  "tests do not take: import Sequential from tensorflow.keras, Dense and Input from "
+                  "tensorflow.keras.layers and Adam from tensorflow.keras.optimizers, as the course's notebook does")
+
+
 def grade(namespace: Mapping[str, Any], values: Mapping[str, Any], own: Collection[str],
           undefined: Mapping[str, str] | None = None, agent_learn: str = "exercise",
           only: Collection[str] | None = None) -> list[Result]:
@@ -128,6 +134,10 @@ def grade(namespace: Mapping[str, Any], values: Mapping[str, Any], own: Collecti
             continue
         if exercise.needs[0] == "agent_learn" and agent_learn == "changed":
             exercise = replace(exercise, name=CHANGED_AGENT_LEARN)
+        legacy = [name for name in exercise.needs if is_legacy_keras(namespace.get(name))]
+        if legacy:
+            results.append(Result(exercise.name, "failed", LEGACY_MESSAGE.format(", ".join(legacy))))
+            continue
         missing = [name for name in exercise.needs if name not in namespace]
         if missing:
             why = "; ".join(undefined[name] for name in missing if name in undefined)

@@ -95,8 +95,8 @@ class Kernel:
         return {"errors": errors, "notes": self.new_notes()}
 
     def new_notes(self) -> list[str]:
-        gym = sys.modules.get("gym")
-        notes = [str(n)[:300] for n in getattr(gym, "GRADING_NOTES", [])]
+        compat = sys.modules.get("lunar_grade_kernel")
+        notes = [str(n)[:300] for n in getattr(compat, "NOTES", [])]
         fresh, self.notes_sent = notes[self.notes_sent:], len(notes)
         return fresh
 
@@ -196,6 +196,9 @@ class Kernel:
             return mirror.describe_model(value)
         if mirror.is_optimizer(value):
             return mirror.describe_optimizer(value)
+        module = str(getattr(type(value), "__module__", ""))
+        if module.startswith(mirror.LEGACY_KERAS):  # TensorFlow's private Keras 2: named, never called
+            return {"$": "object", "type": type(value).__name__, "module": module[:100]}
         return None
 
 

@@ -31,8 +31,9 @@ COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
 COMPAT_MODULES = ("gym", "pyvirtualdisplay", "lunar_grade_kernel")
 
 
-def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[str]]:
-    """The notebook's definitions, run here: (namespace, one line per statement that failed).
+def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The notebook's definitions, run here: (namespace, one line per statement that failed, one line per
+    substitution of the compatibility layer, ``grading/compat``).
 
     Keras' random seed is set to ``seed`` first: the course's ``tf.random.set_seed(utils.SEED)`` is
     a call, which the definitions rule leaves out, and the networks' first weights must repeat.
@@ -50,7 +51,7 @@ def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[
     keras.utils.set_random_seed(seed)
     sys.path.insert(0, COMPAT)
     try:
-        import lunar_grade_kernel  # noqa: F401 - Discrete.n as an int, as the course's Keras 2 code expects
+        import lunar_grade_kernel  # the course's gym ids and Keras 2 names, as lunar-grade's kernel has them
         for cell in cells:
             failures += [cell.problem] if cell.problem else []
             for index, statement in enumerate(cell.statements):
@@ -63,11 +64,12 @@ def notebook_namespace(path: Path, seed: int = 0) -> tuple[dict[str, Any], list[
                 except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
                     failures.append(f"code cell {cell.number}: ``{statement.first_line}`` raised "
                                     f"{type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}")
+        notes = list(lunar_grade_kernel.NOTES)
     finally:
         sys.path.remove(COMPAT)
         for name in COMPAT_MODULES:  # gone from the import system again; the namespace keeps what it bound
             sys.modules.pop(name, None)
-    return namespace, failures
+    return namespace, failures, notes
 
 
 def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
@@ -78,11 +80,17 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
     from grading import exercises
     from lunar.run.lab_code import LabCode
 
-    namespace, failures = notebook_namespace(path, seed)
+    namespace, failures, notes = notebook_namespace(path, seed)
+    for text in notes:
+        message(f"note: {text}")
     given = [name for name in PARTS if name in namespace]
     if not given:
         why = f" ({failures[0]})" if failures else ""
         raise UserError(f"--notebook {path} defines none of {', '.join(PARTS)}{why}")
+    unused = [name for name in PARTS if name not in namespace]
+    if unused:
+        why = next((f for f in failures if any(name in f for name in unused)), "the notebook does not define them")
+        message(f"note: your {', '.join(unused)} could not be used ({why}): the kit's own train in their place")
     values = {k: v for k, v in namespace.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     tests = {f"Exercise {2 if name == 'compute_loss' else 1}: {name}" for name in given}
     failed = [r for r in exercises.grade(namespace, values, own=(), only=tests) if r.status != "passed"]
@@ -99,6 +107,7 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
         return LabCode(**{name: namespace[name] for name in PARTS}, agent_learn=namespace["agent_learn"])
     code = LabCode(**{name: namespace.get(name) for name in PARTS})
     if (code.q_network is None) != (code.target_q_network is None):  # one network of the notebook's: use neither
+        message("note: the notebook defines one of q_network and target_q_network: the kit's two train instead")
         code = LabCode(code.compute_loss, None, None, code.optimizer)
     return code
 

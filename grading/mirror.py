@@ -18,6 +18,14 @@ import numpy as np
 from grading.wire import ProtocolError, decode_array, encode_array, type_of
 
 
+LEGACY_KERAS = "tensorflow.python.keras"
+"""TensorFlow's private copy of Keras 2: its objects are named in a row, never graded as Keras 3's."""
+
+
+def is_legacy_keras(value: Any) -> bool:
+    return str(getattr(type(value), "__module__", "")).startswith(LEGACY_KERAS)
+
+
 def is_model(value: Any) -> bool:
     return any(c.__name__ in ("Model", "Sequential") and c.__module__.startswith(("keras", "tf_keras"))
                for c in type(value).__mro__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grading import exercises, mirror
@@ -22,6 +22,7 @@ from grading.notebook import Cell, UnreadableNotebook, read_cells
 from grading.kernel_client import KernelClient, KernelStopped, RemoteFunction
 from grading.sandbox import Limits, make_folder, start
 from grading.learns import learns_row
+from grading.rows import learner_facing, with_redefinitions
 
 NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
 DESCRIBE_SECONDS = 60.0
@@ -74,6 +75,7 @@ def grade_notebook(path: Path, options: Options) -> Report:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         report.seconds = time.perf_counter() - started
+        report.rows = [replace(row, message=learner_facing(row.message)) for row in report.rows]
     return report
 
 
@@ -166,7 +168,7 @@ def graded(kernel: KernelClient, cells: list[Cell], undefined: dict[str, str], o
     for name in functions:
         synced = models if name == "agent_learn" else {}
         namespace[name] = RemoteFunction(kernel, name, options.cell_timeout, synced)
-    return exercises.grade(namespace, values, own, undefined, agent_learn_role(cells))
+    return with_redefinitions(exercises.grade(namespace, values, own, undefined, agent_learn_role(cells)), cells)
 
 
 def agent_learn_role(cells: list[Cell]) -> str:

@@ -286,3 +286,31 @@ def variants(folder: Path) -> dict[str, Path]:
                             course_cells(without_markers(C1_SOLVED), without_markers(C2_SOLVED))),
         "gymnasium": write(folder / "gymnasium.ipynb", course_cells(**GYMNASIUM_PORT)),
     }
+
+
+LEGACY_IMPORTS = IMPORTS.replace("from tensorflow.keras import Sequential", "from tensorflow.python.keras import Sequential") \
+    .replace("from tensorflow.keras.layers import Dense, Input", "from tensorflow.python.keras.layers import Dense, Input") \
+    .replace("from tensorflow.keras.optimizers import Adam", "from tensorflow.python.keras.optimizers import Adam")
+REAL_COPIES = {
+    "gymnasium_v2": {**GYMNASIUM_PORT, "env": "env = gym.make('LunarLander-v2', render_mode='rgb_array')"},
+    "keras_losses_mse": {"imports": IMPORTS.replace("from tensorflow.keras.losses import MSE",
+                                                    "from keras.losses import MSE")},
+    "tf_keras_mean_squared_error": {"c2": C2_SOLVED.replace("MSE(y_targets, q_values)",
+                                                            "tf.keras.losses.mean_squared_error(y_targets, q_values)")},
+    "adam_lr": {"c1": C1_SOLVED.replace("Adam(learning_rate=ALPHA)", "Adam(lr=ALPHA)")},
+    "input_int": {"c1": C1_SOLVED.replace("Input(shape=state_size)", "Input(8)")},
+    "legacy_keras": {"imports": LEGACY_IMPORTS},
+    "blank_then_solved": {"c2": C2_BLANK, "after": (C2_SOLVED.replace("# UNQ_C2\n# GRADED FUNCTION: calculate_loss\n", ""),)},
+}
+"""Classes of notebook that learners really submitted (issue 36): each one's changes to :func:`course_cells`."""
+
+
+def real_copy(folder: Path, name: str) -> Path:
+    """The course-format notebook of :data:`REAL_COPIES` ``name``, written into ``folder``."""
+    changes = dict(REAL_COPIES[name])
+    after = changes.pop("after", ())
+    cells = course_cells(**changes)
+    if after:  # the learner's own cell right after the graded cell's unit test
+        at = cells.index(C2_TEST) + 1
+        cells = cells[:at] + list(after) + cells[at:]
+    return write(folder / f"{name}.ipynb", cells)

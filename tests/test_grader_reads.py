@@ -15,7 +15,8 @@ from grading.sandbox import isolation
 from tests.course_format import course_cells, write
 
 SECRET = "TOP-SECRET-7f3a"
-pytestmark = pytest.mark.skipif(isolation() != "bubblewrap", reason="needs bubblewrap: the jail narrows reads")
+pytestmark = [pytest.mark.skipif(isolation() != "bubblewrap", reason="needs bubblewrap: the jail narrows reads"),
+              pytest.mark.slow]  # a kernel each: in CI's slow run, on both cores
 
 
 @pytest.fixture

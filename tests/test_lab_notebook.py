@@ -134,3 +134,39 @@ def test_lab_notebook_malformed_is_one_line_and_exit_2(tmp_path, capsys, content
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.ipynb" in err[0] and "Traceback" not in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["gymnasium_v2", "keras_losses_mse", "tf_keras_mean_squared_error", "adam_lr",
+                                  "input_int", "blank_then_solved"])
+def test_lab_notebook_loads_each_class_of_real_copy_whole(tmp_path, name):
+    from grading.lab import lab_code_from
+    from tests.course_format import real_copy
+
+    said = []
+    code = lab_code_from(real_copy(tmp_path, name), force=False, message=said.append)
+    assert set(code.given()) == {"compute_loss", "q_network", "target_q_network", "optimizer"}, said
+    assert not any("could not be used" in line for line in said), said
+
+
+@pytest.mark.slow
+def test_lab_notebook_says_which_parts_it_could_not_use(tmp_path):
+    from grading.lab import lab_code_from
+    from tests.course_format import C1_SOLVED, course_cells
+
+    broken = C1_SOLVED.replace("Input(shape=state_size)", "Input(shape=state_size, no_such_argument=1)")
+    said = []
+    code = lab_code_from(write(tmp_path / "lab.ipynb", course_cells(c1=broken)), force=False, message=said.append)
+    assert code.given() == ["compute_loss", "optimizer"]
+    assert any(line.startswith("note: your q_network, target_q_network could not be used (code cell 9")
+               for line in said), said
+
+
+@pytest.mark.slow
+def test_lab_notebook_refuses_legacy_keras_saying_what_to_import(tmp_path):
+    from grading.lab import lab_code_from
+    from lunar.errors import UserError
+    from tests.course_format import real_copy
+
+    with pytest.raises(UserError, match="import Sequential from tensorflow.keras"):
+        lab_code_from(real_copy(tmp_path, "legacy_keras"), force=False, message=lambda text: None)

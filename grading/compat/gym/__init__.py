@@ -19,19 +19,14 @@ import gymnasium
 from gymnasium import Env, Space, Wrapper, ObservationWrapper, ActionWrapper, RewardWrapper  # noqa: F401
 from gymnasium import error, logger, spaces, utils, wrappers  # noqa: F401
 
+from lunar_grade_kernel import NOTES as GRADING_NOTES  # noqa: F401 - gym.GRADING_NOTES: the kernel's notes
+from lunar_grade_kernel import RENAMED
+from lunar_grade_kernel import note as _note
+
 __version__ = "0.24.1"
-GRADING_NOTES: list[str] = []
-RENAMED = {"LunarLander-v2": "LunarLander-v3", "LunarLanderContinuous-v2": "LunarLander-v3",
-           "CarRacing-v1": "CarRacing-v3", "FrozenLake-v0": "FrozenLake-v1",
-           "Taxi-v2": "Taxi-v3", "CartPole-v0": "CartPole-v1"}
 
 for _name in ("spaces", "wrappers", "error", "logger", "utils"):
     sys.modules[f"{__name__}.{_name}"] = getattr(gymnasium, _name)
-
-
-def _note(text: str) -> None:
-    if text not in GRADING_NOTES:
-        GRADING_NOTES.append(text)
 
 
 def make(id: str, **kwargs: Any) -> Any:  # noqa: A002 - gym's own parameter name
