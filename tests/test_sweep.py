@@ -125,6 +125,7 @@ def test_sweep_records_decide_what_runs_again(tmp_path):
     (["--config", "configs/fast.toml", "--seeds", "0-x"], "--seeds"),
     (["--config", "configs/fast.toml", "--set", "warp=9"], "not a hyperparameter"),
     (["--config", "configs/fast.toml", "--address", "127.0.0.1:1"], "no Ray cluster answers at 127.0.0.1:1"),
+    (["--config", "configs/fast.toml", "--address", "ray://127.0.0.1:1"], "no Ray cluster answers at ray://127.0.0.1:1"),
     (["--config", "configs/fast.toml", "--eval-episodes", "-1"], "--eval-episodes must be between 0"),
     (["--config", "configs/fast.toml", "configs/fast.toml"], "two presets with one name"),
 ])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,12 +32,14 @@ def import_ray() -> Any:
 
 
 def check_address(address: str) -> None:
-    """Refuse an address whose head does not answer (``ray.init`` would retry for minutes)."""
-    if address in ("auto", "local") or address.startswith("ray://"):
+    """Refuse an address whose head does not answer (``ray.init`` would retry for minutes, and Ray Client
+    warns on stderr before it fails)."""
+    if address in ("auto", "local"):
         return
-    host, _, port = address.rpartition(":")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65_535:
-        raise UserError(f"--address {address!r}: give HOST:PORT of the Ray head (e.g. 127.0.0.1:6379) or auto")
+        raise UserError(f"--address {address!r}: give HOST:PORT of the Ray head (e.g. 127.0.0.1:6379), "
+                        "ray://HOST:PORT of its Ray Client server, or auto")
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as error:
@@ -52,8 +55,10 @@ def connect(address: str | None, cpus: int | None) -> Any:
     if ray.is_initialized():
         return ray
     try:
-        ray.init(address=address, num_cpus=None if address else cpus, include_dashboard=False,
-                 logging_level=logging.ERROR, log_to_driver=False, configure_logging=True)
+        with warnings.catch_warnings():  # Ray Client's own warnings repeat the one line below
+            warnings.simplefilter("ignore")
+            ray.init(address=address, num_cpus=None if address else cpus, include_dashboard=False,
+                     logging_level=logging.ERROR, log_to_driver=False, configure_logging=True)
     except ConnectionError as error:
         raise UserError(f"cannot reach a Ray cluster at {address}: {error}") from None
     return ray
