@@ -80,9 +80,8 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
     from grading import exercises
     from lunar.run.lab_code import LabCode
 
-    namespace, failures, notes = notebook_namespace(path, seed)
-    for text in notes:
-        message(f"note: {text}")
+    namespace, failures, substituted = notebook_namespace(path, seed)
+    notes = [f"note: {text}" for text in substituted]
     given = [name for name in PARTS if name in namespace]
     if not given:
         why = f" ({failures[0]})" if failures else ""
@@ -90,7 +89,7 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
     unused = [name for name in PARTS if name not in namespace]
     if unused:
         why = next((f for f in failures if any(name in f for name in unused)), "the notebook does not define them")
-        message(f"note: your {', '.join(unused)} could not be used ({why}): the kit's own train in their place")
+        notes.append(f"note: your {', '.join(unused)} could not be used ({why}): the kit's own train in their place")
     values = {k: v for k, v in namespace.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     tests = {f"Exercise {2 if name == 'compute_loss' else 1}: {name}" for name in given}
     failed = [r for r in exercises.grade(namespace, values, own=(), only=tests) if r.status != "passed"]
@@ -104,12 +103,13 @@ def lab_code_from(path: Path, force: bool, message: Any = print, seed: int = 0,
         if lacking:
             raise UserError(f"--agent-learn: the notebook's agent_learn needs its own {', '.join(lacking)}, "
                             "which it does not define")
-        return LabCode(**{name: namespace[name] for name in PARTS}, agent_learn=namespace["agent_learn"])
-    code = LabCode(**{name: namespace.get(name) for name in PARTS})
-    if (code.q_network is None) != (code.target_q_network is None):  # one network of the notebook's: use neither
-        message("note: the notebook defines one of q_network and target_q_network: the kit's two train instead")
-        code = LabCode(code.compute_loss, None, None, code.optimizer)
-    return code
+        return LabCode(**{name: namespace[name] for name in PARTS}, agent_learn=namespace["agent_learn"],
+                       notes=tuple(notes))
+    parts = {name: namespace.get(name) for name in PARTS}
+    if (parts["q_network"] is None) != (parts["target_q_network"] is None):  # one network of the notebook's
+        notes.append("note: the notebook defines one of q_network and target_q_network: the kit's two train instead")
+        parts.update(q_network=None, target_q_network=None)
+    return LabCode(**parts, notes=tuple(notes))
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:

@@ -181,6 +181,8 @@ def _reporter(reporter: Reporter | None, tensorboard: str | Path | None, lab_cod
     if tensorboard is not None:
         from lunar.reports.tensorboard import TensorBoardReporter
         reporter = TensorBoardReporter(tensorboard, reporter)
+    for note in lab_code.notes:
+        reporter.message(note)
     if lab_code.given():
         reporter.message(f"training your {', '.join(lab_code.given())} in the kit's loop")
     return reporter

@@ -18,7 +18,7 @@ EPISODES = 600
 
 def _history(returns=None, steps=None, epsilon=None, loss=None, mean_q=None):
     """A history of the course preset, healthy unless told otherwise: the average rises from -200 to 200."""
-    n = EPISODES
+    n = EPISODES if returns is None else len(returns)
     returns = np.linspace(-200, 230, n) if returns is None else np.asarray(returns, float)
     columns = {"episode": np.arange(1, n + 1), "return": returns,
                "steps": np.full(n, 300) if steps is None else steps,
@@ -62,3 +62,30 @@ def test_symptoms_no_early_epsilon_floor_for_a_run_that_reached_the_target():
                        epsilon=np.maximum(0.01, 0.956 ** np.arange(EPISODES))).iloc[:n]
     assert history["moving_average"].iloc[-1] >= CONFIG.target_score
     assert "epsilon at its floor before the average rose" not in [s.name for s in diagnose(history, CONFIG)]
+
+
+def _averaging(levels, episodes_each=150):
+    """Returns held at each of ``levels`` in turn: their 100-episode average walks through the levels."""
+    return np.repeat(np.asarray(levels, float), episodes_each)
+
+
+def test_symptoms_name_a_run_that_rises_and_falls_back_more_than_once():
+    """The fast preset's slow seed of issue 37: 160-180 by episode 300, then 182, 120, 58, 188, 157."""
+    found = diagnose(_history(returns=_averaging([-200, 170, 182, 120, 58, 188, 157, 120, 230])), CONFIG)
+    assert [s.name for s in found] == ["the average rises and falls back"], [s.line() for s in found]
+    assert "fell 2 times" in found[0].evidence, found[0].evidence
+
+
+@pytest.mark.parametrize("levels", [[-200, 100, 60, 230], [-200, 150, 120, 140, 110, 230]])
+def test_symptoms_quiet_on_one_fall_and_on_small_wobbles(levels):
+    history = _history(returns=_averaging(levels))
+    assert "the average rises and falls back" not in [s.name for s in diagnose(history, CONFIG)]
+
+
+def test_symptoms_quiet_on_a_healthy_fast_run():
+    """``python train.py --config configs/fast.toml --seed 0``'s history (tests/data/fast_seed0_history.csv)."""
+    from lunar.config import load_toml
+
+    fast = DQNConfig(**load_toml(ROOT / "configs" / "fast.toml"))
+    history = pd.read_csv(ROOT / "tests" / "data" / "fast_seed0_history.csv")
+    assert diagnose(history, fast) == []

@@ -13,7 +13,10 @@ Each symptom has a threshold, the evidence that crossed it and one sentence on w
 - **epsilon at its floor early**: epsilon reached ``e_min`` while progress was under ``EARLY_PROGRESS``,
   in a run that has not reached the target;
 - **no learning**: after ``NO_LEARNING_EPISODES`` episodes, progress is under ``NO_PROGRESS``;
-- **collapse**: the average rose by ``COLLAPSE_RISE`` of the way to the target, then lost half of it.
+- **collapse**: the average rose by ``COLLAPSE_RISE`` of the way to the target, then lost half of it;
+- **rising and falling back**: at least ``FALLS`` times, the average fell by ``FALL_SHARE`` of the way to
+  the target or more below a level it had reached, a level at least ``COLLAPSE_RISE`` of the way up (the
+  fast preset's slow seeds: 182 at episode 650, 58 at 850, 188 at 950, ...).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ EARLY_PROGRESS = 0.25
 NO_LEARNING_EPISODES = 300
 NO_PROGRESS = 0.1
 COLLAPSE_RISE = 0.5
+FALL_SHARE = 0.15
+FALLS = 2
 RECENT = 20
 """Episodes that "the last episodes" and "the first episodes with updates" mean."""
 
@@ -134,5 +139,41 @@ def _collapse(history: pd.DataFrame, config: DQNConfig) -> Symptom | None:
                    "learning rate, a larger replay memory, or double_dqn = true")
 
 
+def falls(averages: np.ndarray, floor: float, way: float) -> list[tuple[int, float, int, float]]:
+    """``(peak index, peak, trough index, trough)`` of each fall of ``averages`` by ``FALL_SHARE * way`` or
+    more below its highest value since the last fall, that value at ``floor`` or above; a fall ends
+    where the average is lowest before it climbs back past the fall's threshold."""
+    found, peak_at, trough_at = [], 0, None
+    for i, value in enumerate(averages):
+        if trough_at is not None:
+            if value < averages[trough_at]:
+                trough_at = i
+            elif value >= averages[trough_at] + FALL_SHARE * way:
+                found.append((peak_at, float(averages[peak_at]), trough_at, float(averages[trough_at])))
+                peak_at, trough_at = i, None
+            continue
+        if value > averages[peak_at]:
+            peak_at = i
+        elif averages[peak_at] >= floor and averages[peak_at] - value >= FALL_SHARE * way:
+            trough_at = i
+    if trough_at is not None:
+        found.append((peak_at, float(averages[peak_at]), trough_at, float(averages[trough_at])))
+    return found
+
+
+def _rising_and_falling(history: pd.DataFrame, config: DQNConfig) -> Symptom | None:
+    averages = history["moving_average"].to_numpy()[config.num_p_av - 1:]
+    random_play = float(averages[0])
+    way = max(config.target_score - random_play, 1e-9)
+    found = falls(averages, random_play + COLLAPSE_RISE * way, way)
+    if len(found) < FALLS:
+        return None
+    shown = "; ".join(f"{peak:.0f} at episode {i + config.num_p_av} to {low:.0f} at {j + config.num_p_av}"
+                      for i, peak, j, low in found[:3])
+    return Symptom("the average rises and falls back", f"it fell {len(found)} times: {shown}",
+                   "learning that overshoots and forgets: a smaller learning rate (alpha) or tau, a larger "
+                   "mini-batch or replay memory")
+
+
 CHECKS: tuple[Callable[[pd.DataFrame, DQNConfig], Symptom | None], ...] = (
-    _hovering, _q_diverging, _loss_exploding, _epsilon_floor_early, _no_learning, _collapse)
+    _hovering, _q_diverging, _loss_exploding, _epsilon_floor_early, _no_learning, _collapse, _rising_and_falling)

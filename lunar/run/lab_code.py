@@ -30,6 +30,9 @@ class LabCode:
     agent_learn: Callable[..., Any] | None = None
     """The course's ``agent_learn(experiences, gamma)``, which updates the learner's own networks:
     called as it is, once per mini-batch, instead of the kit's compiled update (slower)."""
+    notes: tuple[str, ...] = ()
+    """Lines about how the code was loaded (what a loader substituted, which parts it could not use),
+    said when the run starts, once every check has passed."""
 
     def given(self) -> list[str]:
         return [name for name in PARTS if getattr(self, name) is not None]
