@@ -74,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-seed", type=bounded_int(0, 2**31 - 1, "a seed"), default=0, metavar="SEED",
                         help="the training seed of --train (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    handback = parser.add_argument_group("what a teacher hands back")
+    handback.add_argument("--details", action="store_true",
+                          help="print each notebook's full table (the default for one notebook) instead of the class "
+                               "view: one line per learner, one column per exercise")
+    handback.add_argument("--class-csv", type=Path, metavar="FILE", help="also write the class view as CSV")
+    handback.add_argument("--feedback", type=Path, metavar="DIR",
+                          help="write one Markdown feedback file per notebook into DIR: each verdict and message, "
+                               "the statements that failed, what the grader substituted")
+    handback.add_argument("--similarity", type=Path, metavar="FILE",
+                          help="write a Markdown report of the pairs of notebooks that share uncommon code beyond "
+                               "the course's template, ranked, with the shared lines")
+    handback.add_argument("--template", type=Path, metavar="NOTEBOOK",
+                          help="with --similarity: the blank notebook as distributed, whose lines are no evidence")
+    handback.add_argument("--gradescope", type=Path, metavar="FILE",
+                          help="write Gradescope's autograder results.json for the one notebook graded")
     return parser
 
 
@@ -161,6 +176,54 @@ def summary(report: Any) -> str:
     return f"{report.notebook}: {passed} of {len(exercises)} exercises passed{extra}"
 
 
+def check_handback(args: argparse.Namespace, notebooks: list[Path]) -> None:
+    """``ValueError`` for hand-back options that cannot work, before any grading."""
+    from lunar.errors import UserError
+    from lunar.run.atomic import check_writable
+
+    if args.gradescope is not None and len(notebooks) != 1:
+        raise ValueError(f"--gradescope writes the result of one submission; {len(notebooks)} notebooks were given")
+    if args.template is not None:
+        if args.similarity is None:
+            raise ValueError("--template is the blank notebook of --similarity: give --similarity FILE too")
+        if not args.template.is_file():
+            raise ValueError(f"--template: no such notebook: {args.template}")
+    if args.feedback is not None:
+        try:
+            check_writable(args.feedback)
+        except UserError as error:
+            raise ValueError(f"--feedback: {error}") from None
+
+
+def write_outputs(args: argparse.Namespace, reports: list[Any], rows: list[dict[str, str]]) -> None:
+    """Every file asked for, each written atomically; ``OSError`` naming the file that failed."""
+    from lunar.run.atomic import write_text
+
+    texts = {args.csv: lambda: rows_csv(rows), args.json: lambda: json.dumps(rows, indent=1)}
+    if args.class_csv is not None:
+        from grading.class_view import class_csv
+        texts[args.class_csv] = lambda: class_csv(reports)
+    if args.gradescope is not None:
+        from grading.feedback import gradescope_results
+        texts[args.gradescope] = lambda: gradescope_results(reports[0])
+    if args.similarity is not None:
+        texts[args.similarity] = lambda: similarity_report(reports, args.template)
+    for target, text in texts.items():
+        if target is not None:
+            write_text(target, text())
+    if args.feedback is not None:
+        from grading.feedback import write_feedback
+        write_feedback(reports, args.feedback)
+
+
+def similarity_report(reports: list[Any], template: Path | None) -> str:
+    from grading.similarity import code_cells, similar_pairs, similarity_markdown
+
+    notebooks = {str(report.notebook): code_cells(report.notebook) for report in reports}
+    pairs = similar_pairs(notebooks, code_cells(template) if template is not None else ())
+    return similarity_markdown(pairs, len(notebooks))
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -169,7 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         notebooks = notebooks_from(args.notebooks)
-        check_targets(args.csv, args.json)
+        check_targets(args.csv, args.json, args.class_csv, args.similarity, args.gradescope)
+        check_handback(args, notebooks)
         import nbformat  # noqa: F401 - the grader's own dependency, checked before any work
     except ImportError:
         print("lunar-grade: error: needs nbformat: pip install -e \".[grade]\"", file=sys.stderr)
@@ -180,7 +244,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grading.classroom import grade_all
     from grading.sandbox import isolation, isolation_line
     from grading.submission import Options
-    from lunar.run.atomic import atomic_path
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the graded tests import TensorFlow: no start-up log
     limits = Limits(args.memory_limit, args.cpu_limit, args.file_size_limit, args.process_limit)
@@ -194,18 +257,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("lunar-grade: interrupted: no grades written (every kernel stopped)", file=sys.stderr)
         return EXIT_INTERRUPTED
     rows = [{"notebook": str(r.notebook), **asdict(result)} for r in reports for result in r.rows]
-    for report in reports if not args.quiet else ():
+    class_view = len(reports) > 1 and not args.details
+    for report in reports if not args.quiet and not class_view else ():
         print_table(report)
-    for target, text in ((args.csv, rows_csv(rows) if args.csv else ""),
-                         (args.json, json.dumps(rows, indent=1) if args.json else "")):
-        try:
-            if target is not None:
-                with atomic_path(target) as temporary:
-                    temporary.write_text(text, encoding="utf-8")
-        except OSError as error:
-            print(f"lunar-grade: error: could not write {target}: {error.strerror or error}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    for report in reports:
+    try:
+        write_outputs(args, reports, rows)
+    except OSError as error:
+        print(f"lunar-grade: error: could not write {error.filename or 'an output'}: {error.strerror or error}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if class_view and not args.quiet:
+        from grading.class_view import print_class
+        print_class(reports)
+    for report in reports if not class_view or args.quiet else ():
         print(summary(report))
     failed = sum(row["status"] in ("failed", "error") for row in rows)
     passed = sum(row["status"] == "passed" for row in rows)

@@ -34,7 +34,7 @@ def test_grader_judges_each_course_format_variant_right(tmp_path, capsys):
     for name in ("utils.py", "public_tests.py"):  # the course's own files beside the submissions
         (tmp_path / name).write_text("raise ImportError('the course platform file was imported')\n")
     table = tmp_path / "grades.csv"
-    assert main([str(tmp_path), "--csv", str(table), "--jobs", "2"]) == 1
+    assert main([str(tmp_path), "--csv", str(table), "--jobs", "2", "--details"]) == 1
     out = capsys.readouterr().out
     by = rows_of(table)
     for name in ("solved", "no_markers", "gymnasium", "crashing"):
