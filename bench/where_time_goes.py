@@ -16,6 +16,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -24,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 DEPTH = [0]  # a call inside a timed call (validation's environment steps) counts for the outer one only
 
 
-def timed(owner: object, name: str, totals: dict, label: str) -> None:
+def timed(owner: object, name: str, totals: dict, label: str) -> Callable[[], None]:
+    """Time every call of ``owner.name`` into ``totals[label]``; returns the undo."""
     original = getattr(owner, name)
 
     def wrapper(*args, **kwargs):
@@ -38,6 +40,27 @@ def timed(owner: object, name: str, totals: dict, label: str) -> None:
                 totals[label] += time.perf_counter() - started
 
     setattr(owner, name, wrapper)
+    return lambda: setattr(owner, name, original)
+
+
+def time_parts(config, **train_kwargs) -> tuple[Any, dict[str, float]]:
+    """``lunar.train(config, **train_kwargs)`` (no files unless asked) with each part timed: (result, seconds by part)."""
+    import gymnasium
+
+    from lunar import agent, fast_update, replay, training
+    from lunar.run import stopping
+
+    totals: dict[str, float] = defaultdict(float)
+    undo = [timed(fast_update.FastUpdate, "learn", totals, "update (learn calls)"),
+            timed(agent.DQNAgent, "q_values", totals, "acting (numpy Q-values)"),
+            timed(replay.ReplayMemory, "sample_packed", totals, "sampling mini-batches"),
+            timed(stopping, "validation_score", totals, "greedy validation episodes"),
+            timed(gymnasium.wrappers.TimeLimit, "step", totals, "environment steps")]
+    try:
+        return training.train(config, **{"save_outputs": False, **train_kwargs}), dict(totals)
+    finally:
+        for restore in undo:
+            restore()
 
 
 def main() -> None:
@@ -48,20 +71,10 @@ def main() -> None:
     from lunar.run.tfsetup import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    import gymnasium
-
-    from lunar import agent, fast_update, replay, training
-    from lunar.run import stopping
     from lunar.config import DQNConfig, load_toml
 
-    totals: dict[str, float] = defaultdict(float)
-    timed(fast_update.FastUpdate, "learn", totals, "update (learn calls)")
-    timed(agent.DQNAgent, "q_values", totals, "acting (numpy Q-values)")
-    timed(replay.ReplayMemory, "sample_packed", totals, "sampling mini-batches")
-    timed(stopping, "validation_score", totals, "greedy validation episodes")
-    timed(gymnasium.wrappers.TimeLimit, "step", totals, "environment steps")
     config = DQNConfig(**{**load_toml(ROOT / "configs" / f"{args.preset}.toml"), "seed": args.seed})
-    result = training.train(config, save_outputs=False)
+    result, totals = time_parts(config)
     wall = result.wall_seconds
     print(f"{args.preset} preset, seed {args.seed}: {result.status}, {result.episodes} episodes, "
           f"{result.total_steps:,} steps, {wall:.1f} s wall")
