@@ -155,6 +155,10 @@ def test_sweep_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
      "unknown keys max_steps"),
     ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 10\n'
      '[space]\ntau = { low = 0.5, high = 2.0 }\n', "tau must be in"),
+    ('base = "cartpole.toml"\nseeds = [0, 1]\nmax_seconds = 10\nseeds_per_trial = 3\n[space]\n',
+     "seeds_per_trial must be a whole number from 1 to the number of seeds (2)"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 10\nscore = "best"\n[space]\n',
+     "score must be one of mean, worst"),
 ])
 def test_tune_bad_search_space_is_one_line_and_writes_nothing(tmp_path, capsys, space, message):
     from lunar.commands.sweep.cli import tune_main
@@ -225,7 +229,7 @@ def test_sweep_killed_and_started_again_does_not_redo_a_finished_trial(tmp_path)
 def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
     base = _preset(tmp_path, target_score=5.0)  # any first episode reaches it: both trials solve
     space = tmp_path / "space.toml"
-    space.write_text('base = "cartpole.toml"\nseeds = [0, 1]\nmax_seconds = 60\n'
+    space.write_text('base = "cartpole.toml"\nseeds = [0, 1]\nmax_seconds = 60\nseeds_per_trial = 2\n'
                      '[space]\nalpha = { low = 1e-4, high = 1e-2, log = true }\n'
                      'hidden_units = { choices = [16, 32] }\n')
     done = subprocess.run([sys.executable, "-c", "import sys; from lunar.commands.sweep.cli import tune_main; "
@@ -235,11 +239,30 @@ def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
     trials = pd.read_csv(tmp_path / "tune" / "trials.csv")
     assert len(trials) == 2 and trials["error"].isna().all()
     assert trials["seconds"].is_monotonic_increasing  # the fastest first
-    assert trials["solved"].all() and (trials["seconds"] == trials["cpu_seconds"]).all()
+    assert trials["solved"].all() and (trials["seconds"] * 2 == trials["cpu_seconds"]).all()  # the mean of two seeds
+    assert all(sorted(str(seeds).split()) == ["0", "1"] for seeds in trials["seeds"])
     assert (trials["cpu_seconds"] > 0).all() and (trials["total_steps"] > 0).all()
     best = DQNConfig(**load_toml(tmp_path / "tune" / "best.toml"))
     assert best.hidden_units in (16, 32) and 1e-4 <= best.alpha <= 1e-2 and best.env_id == "CartPole-v1"
     assert best.hidden_units == trials.iloc[0]["hidden_units"] and best.memory_size == load_toml(base)["memory_size"]
+
+
+def test_tune_trial_over_several_seeds_scores_their_mean_or_their_worst():
+    from lunar.commands.sweep.tuning import combined_score, trial_seeds
+
+    scores = [{"seconds": 10.0, "solved": True, "status": "solved", "cpu_seconds": 10.0, "wall_seconds": 11.0,
+               "total_steps": 100, "episodes": 5},
+              {"seconds": 60.0, "solved": False, "status": "time_budget", "cpu_seconds": 30.1, "wall_seconds": 31.0,
+               "total_steps": 300, "episodes": 9}]
+    mean, worst = combined_score(scores, "mean"), combined_score(scores, "worst")
+    assert (mean["seconds"], worst["seconds"]) == (35.0, 60.0)  # a cut-off seed counts as its penalty
+    assert not mean["solved"] and mean["status"] == "1 of 2 solved"
+    assert (mean["cpu_seconds"], mean["total_steps"], mean["episodes"]) == (40.1, 400, 14)
+    assert combined_score(scores[:1], "worst") == scores[0]
+    seeds = [500, 501, 502, 503]
+    picked = trial_seeds("trial_0001", seeds, 3)
+    assert len(set(picked)) == 3 and set(picked) <= set(seeds) and picked == trial_seeds("trial_0001", seeds, 3)
+    assert picked[1] == seeds[(seeds.index(picked[0]) + 1) % 4]  # consecutive, wrapping round
 
 
 def test_tune_trial_score_is_its_cpu_seconds_if_solved_else_twice_the_cap():

@@ -12,6 +12,9 @@ from lunar.config import DQNConfig, load_toml
 from lunar.errors import UserError
 
 BUDGET_KEYS = {"base": str, "seeds": list, "max_seconds": (int, float), "space": dict}
+OPTIONAL_KEYS = {"seeds_per_trial": 1, "score": "mean"}
+"""Keys a space may leave out, and their defaults: one seed a trial, scored as it is."""
+SCORE_RULES = ("mean", "worst")
 
 
 def read_space(path: Path) -> dict[str, Any]:
@@ -29,10 +32,18 @@ def read_space(path: Path) -> dict[str, Any]:
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
             what = "number" if key == "max_seconds" else kind.__name__
             raise UserError(f"search space {path}: {key} must be a {what}")
-    if sorted(set(data) - set(BUDGET_KEYS)):
-        raise UserError(f"search space {path}: unknown keys {', '.join(sorted(set(data) - set(BUDGET_KEYS)))}")
+    unknown = sorted(set(data) - set(BUDGET_KEYS) - set(OPTIONAL_KEYS))
+    if unknown:
+        raise UserError(f"search space {path}: unknown keys {', '.join(unknown)}")
     if not (_number(data["max_seconds"]) and data["max_seconds"] > 0) or not data["seeds"]:
         raise UserError(f"search space {path}: need max_seconds > 0 and at least one seed")
+    data = {**OPTIONAL_KEYS, **data}
+    per_trial = data["seeds_per_trial"]
+    if isinstance(per_trial, bool) or not isinstance(per_trial, int) or not 1 <= per_trial <= len(data["seeds"]):
+        raise UserError(f"search space {path}: seeds_per_trial must be a whole number from 1 to the number of seeds "
+                        f"({len(data['seeds'])}), got {per_trial!r}")
+    if data["score"] not in SCORE_RULES:
+        raise UserError(f"search space {path}: score must be one of {', '.join(SCORE_RULES)}, got {data['score']!r}")
     data["base_config"] = load_toml(path.parent / data["base"])
     for name, spec in data["space"].items():
         for value in _corners(name, spec, path):

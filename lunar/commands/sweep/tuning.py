@@ -3,8 +3,10 @@
 A search space is a TOML file (``configs/tune_fast.toml``)::
 
     base = "fast.toml"            # the preset every trial starts from (relative to this file)
-    seeds = [500, 501, 502]       # tuning seeds: a trial trains on one of them
-    max_seconds = 150             # CPU seconds a trial may spend before it is cut off
+    seeds = [500, 501, 502]       # tuning seeds: a trial trains on seeds_per_trial of them
+    max_seconds = 150             # CPU seconds a trial may spend on one seed before it is cut off
+    seeds_per_trial = 3           # optional (1): a trial trains on this many seeds, one after the other
+    score = "worst"               # optional ("mean"): a trial's score over its seeds, their mean or worst
 
     [space]
     alpha = { low = 1e-4, high = 2e-3, log = true }
@@ -13,7 +15,8 @@ A search space is a TOML file (``configs/tune_fast.toml``)::
 A trial trains as ``python train.py --config`` would, under the preset's own stopping rule (the
 moving average, and the greedy validation test when the preset has one), and its **score** is the
 CPU time it took to stop solved: ``seconds = cpu_seconds`` if it solved, else ``2 * max_seconds``
-(a cut-off trial ranks below every solved one). CPU time, not wall time: TensorFlow runs on one
+(a cut-off trial ranks below every solved one); over several seeds, their mean or their worst, so
+that a configuration that is quick on one lucky seed and slow on the next cannot win on one draw. CPU time, not wall time: TensorFlow runs on one
 thread (``lunar/__init__.py``), so a trial's CPU time is the work it did, whatever runs on the
 next core. Lower is better. The best trial becomes a ready preset (``best.toml``); every trial is
 a row of ``trials.csv`` and ``trials.md``. Report a preset chosen here on seeds no decision saw.
@@ -31,19 +34,35 @@ from lunar.config import DQNConfig, to_toml
 from lunar.errors import UserError
 from lunar.commands.sweep.space import read_space, tune_domains
 
+
 def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
-    """One trial in a Ray worker: :func:`lunar.training.train` under the preset's stopping rule and a
-    ``max_seconds`` CPU budget, reported once as its score (``seconds``, see the module)."""
+    """One trial in a Ray worker: :func:`lunar.training.train` on each of its seeds under the preset's
+    stopping rule and a ``max_seconds`` CPU budget, reported once as its score (``seconds``, see the module)."""
     from ray import tune
 
     from lunar.training import train
 
-    trial_id = tune.get_context().get_trial_id()
-    seeds = space["seeds"]
-    seed = seeds[int(hashlib.sha256(trial_id.encode()).hexdigest(), 16) % len(seeds)]
-    config = DQNConfig(**{**space["base_config"], **params, "seed": seed})
-    result = train(config, save_outputs=False, max_cpu_seconds=space["max_seconds"])
-    tune.report(trial_score(result, space["max_seconds"]) | {"seed": seed})
+    seeds = trial_seeds(tune.get_context().get_trial_id(), space["seeds"], space["seeds_per_trial"])
+    scores = [trial_score(train(DQNConfig(**{**space["base_config"], **params, "seed": seed}), save_outputs=False,
+                                max_cpu_seconds=space["max_seconds"]), space["max_seconds"]) for seed in seeds]
+    tune.report(combined_score(scores, space["score"]) | {"seed": seeds[0], "seeds": " ".join(map(str, seeds))})
+
+
+def trial_seeds(trial_id: str, seeds: list[int], count: int) -> list[int]:
+    """``count`` consecutive tuning seeds (wrapping round), from one the trial's id picks."""
+    start = int(hashlib.sha256(trial_id.encode()).hexdigest(), 16) % len(seeds)
+    return [seeds[(start + i) % len(seeds)] for i in range(count)]
+
+
+def combined_score(scores: list[dict[str, Any]], rule: str = "mean") -> dict[str, Any]:
+    """One trial's metrics from its seeds' :func:`trial_score`: ``seconds`` their mean (or, ``rule =
+    "worst"``, their largest), solved only if every seed solved, time, steps and episodes summed."""
+    seconds = [s["seconds"] for s in scores]
+    solved = sum(bool(s["solved"]) for s in scores)
+    status = scores[0]["status"] if len(scores) == 1 else f"{solved} of {len(scores)} solved"
+    return {"seconds": float(max(seconds) if rule == "worst" else sum(seconds) / len(seconds)),
+            "solved": solved == len(scores), "status": status,
+            **{key: sum(s[key] for s in scores) for key in ("cpu_seconds", "wall_seconds", "total_steps", "episodes")}}
 
 
 def trial_score(result: Any, max_seconds: float) -> dict[str, Any]:
@@ -124,9 +143,10 @@ def write_tuning(results: Any, space: dict[str, Any], command: str, folder: Path
                         f"{folder / 'trials.csv'}")
     best = solved.iloc[0]
     config = DQNConfig(**{**space["base_config"], **{k: _plain(v) for k, v in best.items() if k in space["space"]}})
+    over = f"the {space['score']} of seeds {best['seeds']}" if space["seeds_per_trial"] > 1 else f"seed {best['seeds']}"
     header = (f"# {command}: the fastest of {len(table)} trials ({len(solved)} solved),\n"
-              f"# solved on seed {int(best['seed'])} in {best['cpu_seconds']:.0f} CPU s, {int(best['total_steps']):,} "
-              "steps. One seed is one draw: report it on seeds no decision looked at.\n")
+              f"# scored {best['seconds']:.0f} CPU s, {over} ({int(best['total_steps']):,} steps in all). "
+              "Report it on seeds no decision looked at.\n")
     write_text(folder / "best.toml", header + to_toml(config))
     print(table.to_string(index=False))
     print(f"wrote {folder / 'best.toml'} (python train.py --config {folder / 'best.toml'}), "
@@ -134,8 +154,9 @@ def write_tuning(results: Any, space: dict[str, Any], command: str, folder: Path
     return 0
 
 
-SCORE_COLUMNS = ("seconds", "solved", "status", "cpu_seconds", "wall_seconds", "total_steps", "episodes", "seed")
-"""A trial's row of ``trials.csv`` after its hyperparameters: :func:`trial_score` and its seed."""
+SCORE_COLUMNS = ("seconds", "solved", "status", "cpu_seconds", "wall_seconds", "total_steps", "episodes", "seed",
+                 "seeds")
+"""A trial's row of ``trials.csv`` after its hyperparameters: :func:`combined_score`, its first seed and all of them."""
 
 
 def _plain(value: Any) -> Any:
