@@ -91,7 +91,7 @@ def similar_pairs(notebooks: dict[str, Sequence[str]], template: Sequence[str] =
     pairs = []
     for a, b in combinations(sorted(notebooks), 2):
         shared = sorted((line for line in lines[a].keys() & lines[b].keys() if line in weight),
-                        key=lambda line: -weight[line])
+                        key=lambda line: (-weight[line], line))  # rarest first, then as written: the same every run
         score = sum(weight[line] for line in shared)
         if score >= MIN_SCORE:
             pairs.append(Pair(a, b, round(score, 2), tuple(lines[a][line] for line in shared)))
