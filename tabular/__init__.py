@@ -4,17 +4,14 @@ Stands alone (it does not import ``lunar``). Worlds: Gymnasium's FrozenLake-v1, 
 Rover MDP (both versions), the chain maze and the 5x5 grid world; ``tabular.train(world,
 **options)`` learns one and solves it exactly (:mod:`tabular.registry`). The worlds are
 registered with Gymnasium as ``lunar_kit/MarsRover-v0``, ``lunar_kit/ChainMaze-v0``, ...
-(:mod:`tabular.registration`); Taxi is Gymnasium's ``Taxi-v4``.
+(:mod:`tabular.registration`, when :mod:`tabular.registry` is imported); Taxi is Gymnasium's ``Taxi-v4``.
 """
 
 from tabular.algorithms import (discounted_return, epsilon_greedy, exponential_epsilon, greedy_policy,
                                 multiplicative_epsilon, policy_evaluation, q_learning_update, value_iteration)
 from tabular.qlearning import QLearningConfig, QLearningResult, q_learning, success_rate
 from tabular.registry import WORLDS, Outcome, World, train
-from tabular.registration import register_worlds
 from tabular.worlds import ChainMaze, GridWorld, MarsRover
-
-register_worlds()  # gymnasium.make("lunar_kit/MarsRover-v0") and the others (tabular.registration)
 
 __all__ = ["WORLDS", "ChainMaze", "GridWorld", "MarsRover", "Outcome", "QLearningConfig", "QLearningResult", "World",
            "discounted_return", "epsilon_greedy", "exponential_epsilon", "greedy_policy", "multiplicative_epsilon",

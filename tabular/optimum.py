@@ -11,7 +11,7 @@ from __future__ import annotations
 
 def learned_and_best(map_name: str, seed: int) -> tuple[float, float]:
     """``(learned, best)``: the learned greedy policy's exact success and the best achievable one."""
-    from tabular import train
+    from tabular.registry import train
     from tabular.algorithms import greedy_policy
     from tabular.frozenlake import best_success_probability, exact_success_probability
 

@@ -2,7 +2,7 @@
 
 Each id has a spec and a ``TimeLimit`` (the step cap its Q-learning settings use), so a world
 made here is wrapped as every Gymnasium environment is. FrozenLake and Taxi are Gymnasium's
-own (``FrozenLake-v1``, ``Taxi-v4``). Registered when :mod:`tabular` is imported.
+own (``FrozenLake-v1``, ``Taxi-v4``). Registered when :mod:`tabular.registry` is imported (by :mod:`tabular` too).
 """
 
 from __future__ import annotations

@@ -17,14 +17,16 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from tabular import reports
 from tabular.algorithms import value_iteration
 from tabular.errors import UserError
 from tabular.frozenlake import make_frozenlake
 from tabular.qlearning import QLearningConfig, QLearningResult, q_learning
+from tabular.registration import register_worlds
+from tabular.reports import frozenlake_report, gridworld_report, parse_cell, q_table_report
 from tabular.unit2 import (frozenlake_unit2_report, frozenlake_unit2_settings, make_frozenlake_unit2, make_taxi,
                            taxi_report, unit2_settings)
-import tabular.registration  # noqa: F401 - the lunar_kit/ ids the worlds are made from
+
+register_worlds()  # the lunar_kit/ ids the worlds are made from (gymnasium.make("lunar_kit/MarsRover-v0"), ...)
 
 
 @dataclass
@@ -61,7 +63,7 @@ class World:
     """The world's own options and their defaults (``make`` and ``report`` read them)."""
     make: Callable[..., gym.Env]
     settings: Callable[[gym.Env], QLearningConfig]
-    report: Callable[[Outcome], str] = reports.q_table_report
+    report: Callable[[Outcome], str] = q_table_report
 
 
 def _frozenlake_settings(env: gym.Env) -> QLearningConfig:
@@ -109,7 +111,7 @@ def _make_chain(states: int) -> gym.Env:
 
 def _make_gridworld(goal: str) -> gym.Env:
     env = gym.make("lunar_kit/GridWorld-v0")
-    reports.parse_cell(goal, env.unwrapped.size)  # refused before training, not after
+    parse_cell(goal, env.unwrapped.size)  # refused before training, not after
     return env
 
 
@@ -118,7 +120,7 @@ def _make_gridworld(goal: str) -> gym.Env:
 WORLDS: dict[str, World] = {
     "frozenlake": World(
         "Gymnasium's FrozenLake-v1", {"map": "4x4", "slippery": True, "custom_map": None, "eval_episodes": 1000},
-        _make_frozenlake, _frozenlake_settings, reports.frozenlake_report),
+        _make_frozenlake, _frozenlake_settings, frozenlake_report),
     "mars-rover": World(
         "the Mars Rover MDP (seed 001, or the course's 6-state variant)",
         {"variant": "seed", "misstep_prob": 0.0, "slip": 0.0}, _make_rover,
@@ -137,7 +139,7 @@ WORLDS: dict[str, World] = {
     "gridworld": World(
         "the 5x5 grid world of seed 002", {"goal": "2,2"}, _make_gridworld,
         lambda env: QLearningConfig(episodes=50000, alpha=0.5, gamma=0.9, decay=0.9998, epsilon_end=0.05,
-                                    max_steps=50), reports.gridworld_report),
+                                    max_steps=50), gridworld_report),
 }
 
 SETTINGS = tuple(f.name for f in fields(QLearningConfig))

@@ -65,7 +65,8 @@ def test_layout_grading_stand_ins_stay_inside_the_grading_kernel():
 
 
 def _module_imports(package_dirs: tuple[str, ...]) -> dict[str, set[str]]:
-    """Module -> the project modules it imports anywhere in its code (function-level imports too)."""
+    """Module -> the project modules it imports anywhere in its code (function-level imports too). ``from pkg
+    import x`` imports the package ``pkg`` (its ``__init__``), whether ``x`` is a name or a submodule."""
     modules = {}
     for package in package_dirs:
         for path in (ROOT / package).rglob("*.py"):
@@ -85,7 +86,11 @@ def _module_imports(package_dirs: tuple[str, ...]) -> dict[str, set[str]]:
                 base = node.module or ""
                 if node.level:
                     base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
-                targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+                if base in modules and modules[base].name == "__init__.py":  # a package's face: its __init__ runs
+                    targets = [] if base == name else [base]                     # and its names are taken there
+                    edges[name].update(targets)
+                    continue
+                targets = [base]
             for target in targets:
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
