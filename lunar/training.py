@@ -28,6 +28,7 @@ from lunar.config import DQNConfig
 from lunar.envs import make_env, space_sizes
 from lunar.errors import OutputError, UserError
 from lunar.reports.console import Reporter, SilentReporter
+from lunar.reports.plotting import mean_of_last
 from lunar.run import checkpoint as ckpt
 from lunar.run import lock
 from lunar.run.atomic import check_writable
@@ -103,8 +104,7 @@ def run_episode(run: Run, max_total_steps: float = math.inf) -> dict[str, Any]:
     row = {"episode": len(run.history) + 1, "return": episode_return, "steps": t + 1,
            "total_steps": run.total_steps, "epsilon": run.epsilon}
     run.history.append(row)
-    returns = [r["return"] for r in run.history[-c.num_p_av:]]
-    row.update({"moving_average": float(np.mean(returns, dtype=np.float64)),
+    row.update({"moving_average": mean_of_last([r["return"] for r in run.history[-c.num_p_av:]], c.num_p_av),
                 "loss": float(np.mean(losses)) if losses else float("nan"),
                 "mean_q": float(np.mean(mean_qs)) if mean_qs else float("nan"),
                 "elapsed_seconds": round(run.elapsed(), 3)})

@@ -72,7 +72,7 @@ def greedy_policy(q_network: Any) -> Callable[[np.ndarray], int]:
     return lambda state: int(np.argmax(np.asarray(q_network(np.expand_dims(state, 0))).reshape(-1)))
 
 
-def outcome(env: gym.Env, state: np.ndarray, terminated: bool, truncated: bool) -> str:
+def outcome(env: Any, state: np.ndarray, terminated: bool, truncated: bool) -> str:
     """How an episode ended: for LunarLander 'landed', 'crashed', 'flew away', 'timed out on
     the ground' or 'timed out in the air'; for other environments 'terminated', 'truncated'
     or 'timed out'.

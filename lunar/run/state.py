@@ -122,6 +122,7 @@ class Run:
         load_agent_arrays(run.agent, bundle.agent, learners=bool(lab_code.given()))
         return run
 
+
 def agent_arrays(agent: DQNAgent) -> dict[str, np.ndarray]:
     """Every variable of the agent (both networks and Adam) as named numpy arrays, and under
     ``paths/<group>`` each group's variable paths in that order (so that :func:`load_agent_arrays`
