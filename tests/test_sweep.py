@@ -265,6 +265,21 @@ def test_tune_trial_over_several_seeds_scores_their_mean_or_their_worst():
     assert picked[1] == seeds[(seeds.index(picked[0]) + 1) % 4]  # consecutive, wrapping round
 
 
+def test_tune_trial_under_worst_trains_no_seed_after_a_cut_off():
+    from lunar.commands.sweep.tuning import seed_scores
+
+    def run_seed(seed):
+        trained.append(seed)
+        return {"seconds": 60.0 if seed == 2 else 5.0, "solved": seed != 2}
+
+    for rule, expected in (("worst", [1, 2]), ("mean", [1, 2, 3])):
+        trained = []
+        scores = seed_scores(run_seed, [1, 2, 3], rule)
+        assert trained == expected and len(scores) == len(expected)
+    trained = []
+    assert len(seed_scores(run_seed, [1, 3], "worst")) == 2 and trained == [1, 3]
+
+
 def test_tune_trial_score_is_its_cpu_seconds_if_solved_else_twice_the_cap():
     from lunar.commands.sweep.tuning import trial_score
     from lunar.training import TrainResult

@@ -16,7 +16,8 @@ A trial trains as ``python train.py --config`` would, under the preset's own sto
 moving average, and the greedy validation test when the preset has one), and its **score** is the
 CPU time it took to stop solved: ``seconds = cpu_seconds`` if it solved, else ``2 * max_seconds``
 (a cut-off trial ranks below every solved one); over several seeds, their mean or their worst, so
-that a configuration that is quick on one lucky seed and slow on the next cannot win on one draw. CPU time, not wall time: TensorFlow runs on one
+that a configuration that is quick on one lucky seed and slow on the next cannot win on one draw
+(under the worst, a trial trains no seed after one cut off: its score is already the penalty). CPU time, not wall time: TensorFlow runs on one
 thread (``lunar/__init__.py``), so a trial's CPU time is the work it did, whatever runs on the
 next core. Lower is better. The best trial becomes a ready preset (``best.toml``); every trial is
 a row of ``trials.csv`` and ``trials.md``. Report a preset chosen here on seeds no decision saw.
@@ -28,7 +29,7 @@ import hashlib
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lunar.config import DQNConfig, to_toml
 from lunar.errors import UserError
@@ -42,10 +43,25 @@ def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
 
     from lunar.training import train
 
+    def run_seed(seed: int) -> dict[str, Any]:
+        config = DQNConfig(**{**space["base_config"], **params, "seed": seed})
+        return trial_score(train(config, save_outputs=False, max_cpu_seconds=space["max_seconds"]), space["max_seconds"])
+
     seeds = trial_seeds(tune.get_context().get_trial_id(), space["seeds"], space["seeds_per_trial"])
-    scores = [trial_score(train(DQNConfig(**{**space["base_config"], **params, "seed": seed}), save_outputs=False,
-                                max_cpu_seconds=space["max_seconds"]), space["max_seconds"]) for seed in seeds]
-    tune.report(combined_score(scores, space["score"]) | {"seed": seeds[0], "seeds": " ".join(map(str, seeds))})
+    scores = seed_scores(run_seed, seeds, space["score"])
+    ran = seeds[:len(scores)]
+    tune.report(combined_score(scores, space["score"]) | {"seed": ran[0], "seeds": " ".join(map(str, ran))})
+
+
+def seed_scores(run_seed: Callable[[int], dict[str, Any]], seeds: list[int], rule: str) -> list[dict[str, Any]]:
+    """``run_seed(seed)`` for each seed in turn; under ``rule = "worst"`` none after a seed that did not
+    solve, since the trial's score is then that seed's penalty whatever the others do."""
+    scores: list[dict[str, Any]] = []
+    for seed in seeds:
+        scores.append(run_seed(seed))
+        if rule == "worst" and not scores[-1]["solved"]:
+            break
+    return scores
 
 
 def trial_seeds(trial_id: str, seeds: list[int], count: int) -> list[int]:
