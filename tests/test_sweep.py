@@ -159,6 +159,10 @@ def test_sweep_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
      "seeds_per_trial must be a whole number from 1 to the number of seeds (2)"),
     ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 10\nscore = "best"\n[space]\n',
      "score must be one of mean, worst"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 10\nbase_first = "yes"\n[space]\n',
+     "base_first must be true or false"),
+    ('base = "cartpole.toml"\nseeds = [0]\nmax_seconds = 10\nbase_first = true\n'
+     '[space]\nhidden_units = { choices = [16, 32] }\n', "the base's hidden_units = 64 is outside its range"),
 ])
 def test_tune_bad_search_space_is_one_line_and_writes_nothing(tmp_path, capsys, space, message):
     from lunar.commands.sweep.cli import tune_main
@@ -230,8 +234,8 @@ def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
     base = _preset(tmp_path, target_score=5.0)  # any first episode reaches it: both trials solve
     space = tmp_path / "space.toml"
     space.write_text('base = "cartpole.toml"\nseeds = [0, 1]\nmax_seconds = 60\nseeds_per_trial = 2\n'
-                     '[space]\nalpha = { low = 1e-4, high = 1e-2, log = true }\n'
-                     'hidden_units = { choices = [16, 32] }\n')
+                     'base_first = true\n[space]\nalpha = { low = 1e-4, high = 1e-2, log = true }\n'
+                     'hidden_units = { choices = [16, 32, 64] }\n')
     done = subprocess.run([sys.executable, "-c", "import sys; from lunar.commands.sweep.cli import tune_main; "
                            "sys.exit(tune_main(sys.argv[1:]))", str(space), "--trials", "2", "--output-dir",
                            str(tmp_path / "tune")], capture_output=True, text=True, cwd=ROOT, timeout=600)
@@ -243,7 +247,9 @@ def test_tune_runs_two_trials_and_writes_a_loadable_preset(tmp_path):
     assert all(sorted(str(seeds).split()) == ["0", "1"] for seeds in trials["seeds"])
     assert (trials["cpu_seconds"] > 0).all() and (trials["total_steps"] > 0).all()
     best = DQNConfig(**load_toml(tmp_path / "tune" / "best.toml"))
-    assert best.hidden_units in (16, 32) and 1e-4 <= best.alpha <= 1e-2 and best.env_id == "CartPole-v1"
+    assert best.hidden_units in (16, 32, 64) and 1e-4 <= best.alpha <= 1e-2 and best.env_id == "CartPole-v1"
+    base_trial = trials[(trials["alpha"] == DQNConfig().alpha) & (trials["hidden_units"] == DQNConfig().hidden_units)]
+    assert len(base_trial) == 1  # base_first: one trial ran the base preset's own values
     assert best.hidden_units == trials.iloc[0]["hidden_units"] and best.memory_size == load_toml(base)["memory_size"]
 
 

@@ -12,8 +12,8 @@ from lunar.config import DQNConfig, load_toml
 from lunar.errors import UserError
 
 BUDGET_KEYS = {"base": str, "seeds": list, "max_seconds": (int, float), "space": dict}
-OPTIONAL_KEYS = {"seeds_per_trial": 1, "score": "mean"}
-"""Keys a space may leave out, and their defaults: one seed a trial, scored as it is."""
+OPTIONAL_KEYS = {"seeds_per_trial": 1, "score": "mean", "base_first": False}
+"""Keys a space may leave out, and their defaults: one seed a trial, scored as it is, the first trial TPE's."""
 SCORE_RULES = ("mean", "worst")
 
 
@@ -44,6 +44,8 @@ def read_space(path: Path) -> dict[str, Any]:
                         f"({len(data['seeds'])}), got {per_trial!r}")
     if data["score"] not in SCORE_RULES:
         raise UserError(f"search space {path}: score must be one of {', '.join(SCORE_RULES)}, got {data['score']!r}")
+    if not isinstance(data["base_first"], bool):
+        raise UserError(f"search space {path}: base_first must be true or false, got {data['base_first']!r}")
     data["base_config"] = load_toml(path.parent / data["base"])
     for name, spec in data["space"].items():
         for value in _corners(name, spec, path):
@@ -56,7 +58,22 @@ def read_space(path: Path) -> dict[str, Any]:
             DQNConfig(**{**data["base_config"], "seed": seed})
         except (TypeError, UserError) as error:
             raise UserError(f"search space {path}: seed {seed!r}: {error}") from None
+    if data["base_first"]:
+        base_point(data, path)
     return data
+
+
+def base_point(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """The base preset's own values of the searched hyperparameters (``base_first = true``: the first trial,
+    a yardstick in the table and a known point for TPE to grow from); UserError if one lies outside its range."""
+    defaults = {f.name: f.default for f in fields(DQNConfig)}
+    point = {name: data["base_config"].get(name, defaults[name]) for name in data["space"]}
+    for name, value in point.items():
+        spec = data["space"][name]
+        inside = value in spec["choices"] if "choices" in spec else spec["low"] <= value <= spec["high"]
+        if not inside:
+            raise UserError(f"search space {path}: base_first, but the base's {name} = {value!r} is outside its range")
+    return point
 
 
 def _corners(name: str, spec: Any, path: Path) -> list[Any]:

@@ -7,6 +7,7 @@ A search space is a TOML file (``configs/tune_fast.toml``)::
     max_seconds = 150             # CPU seconds a trial may spend on one seed before it is cut off
     seeds_per_trial = 3           # optional (1): a trial trains on this many seeds, one after the other
     score = "worst"               # optional ("mean"): a trial's score over its seeds, their mean or worst
+    base_first = true             # optional (false): the first trial is the base preset's own values
 
     [space]
     alpha = { low = 1e-4, high = 2e-3, log = true }
@@ -33,7 +34,7 @@ from typing import Any, Callable
 
 from lunar.config import DQNConfig, to_toml
 from lunar.errors import UserError
-from lunar.commands.sweep.space import read_space, tune_domains
+from lunar.commands.sweep.space import base_point, read_space, tune_domains
 
 
 def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
@@ -116,7 +117,8 @@ def tune_command(space_file: Path, trials: int, seed: int, output_dir: Path | No
         results = engine.run(
             tune.with_parameters(tune_trainable, space=space), tune_domains(space["space"]), folder / "ray",
             f"tune-{space_file.stem}", lambda config, metrics: _echo(config, metrics),
-            tune.TuneConfig(metric="seconds", mode="min", num_samples=trials, search_alg=OptunaSearch(seed=seed)))
+            tune.TuneConfig(metric="seconds", mode="min", num_samples=trials, search_alg=OptunaSearch(
+                seed=seed, points_to_evaluate=[base_point(space)] if space["base_first"] else None)))
         command = f"lunar-tune {space_file} --trials {trials} --seed {seed}"
         return write_tuning(results, space, command, folder)
     finally:
