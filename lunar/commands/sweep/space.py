@@ -58,16 +58,15 @@ def read_space(path: Path) -> dict[str, Any]:
             DQNConfig(**{**data["base_config"], "seed": seed})
         except (TypeError, UserError) as error:
             raise UserError(f"search space {path}: seed {seed!r}: {error}") from None
-    if data["base_first"]:
-        base_point(data, path)
+    data["first_points"] = [base_point(data, path)] if data["base_first"] else []
     return data
 
 
-def base_point(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+def base_point(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """The base preset's own values of the searched hyperparameters (``base_first = true``: the first trial,
     a yardstick in the table and a known point for TPE to grow from); UserError if one lies outside its range."""
-    defaults = {f.name: f.default for f in fields(DQNConfig)}
-    point = {name: data["base_config"].get(name, defaults[name]) for name in data["space"]}
+    base = DQNConfig(**data["base_config"])
+    point = {name: getattr(base, name) for name in data["space"]}
     for name, value in point.items():
         spec = data["space"][name]
         inside = value in spec["choices"] if "choices" in spec else spec["low"] <= value <= spec["high"]

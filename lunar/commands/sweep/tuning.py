@@ -18,9 +18,9 @@ moving average, and the greedy validation test when the preset has one), and its
 CPU time it took to stop solved: ``seconds = cpu_seconds`` if it solved, else ``2 * max_seconds``
 (a cut-off trial ranks below every solved one); over several seeds, their mean or their worst, so
 that a configuration that is quick on one lucky seed and slow on the next cannot win on one draw
-(under the worst, a trial trains no seed after one cut off: its score is already the penalty). CPU time, not wall time: TensorFlow runs on one
-thread (``lunar/__init__.py``), so a trial's CPU time is the work it did, whatever runs on the
-next core. Lower is better. The best trial becomes a ready preset (``best.toml``); every trial is
+(under the worst, a trial trains no seed after one cut off: its score is already the penalty).
+CPU time, not wall time: TensorFlow runs on one thread (``lunar/__init__.py``), so a trial's CPU
+time is the work it did, whatever runs on the next core. Lower is better. The best trial becomes a ready preset (``best.toml``); every trial is
 a row of ``trials.csv`` and ``trials.md``. Report a preset chosen here on seeds no decision saw.
 """
 
@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from lunar.config import DQNConfig, to_toml
 from lunar.errors import UserError
-from lunar.commands.sweep.space import base_point, read_space, tune_domains
+from lunar.commands.sweep.space import read_space, tune_domains
 
 
 def tune_trainable(params: dict[str, Any], space: dict[str, Any]) -> None:
@@ -118,7 +118,7 @@ def tune_command(space_file: Path, trials: int, seed: int, output_dir: Path | No
             tune.with_parameters(tune_trainable, space=space), tune_domains(space["space"]), folder / "ray",
             f"tune-{space_file.stem}", lambda config, metrics: _echo(config, metrics),
             tune.TuneConfig(metric="seconds", mode="min", num_samples=trials, search_alg=OptunaSearch(
-                seed=seed, points_to_evaluate=[base_point(space)] if space["base_first"] else None)))
+                seed=seed, points_to_evaluate=space["first_points"] or None)))
         command = f"lunar-tune {space_file} --trials {trials} --seed {seed}"
         return write_tuning(results, space, command, folder)
     finally:
