@@ -33,6 +33,9 @@ def one_seed(config: Path, seed: int, folder: Path) -> dict:
     done = subprocess.run([sys.executable, "train.py", "--config", str(config), "--seed", str(seed), "--quiet",
                            "--output-dir", str(out)], cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    if done.returncode != 0:  # one failed seed is a row of the table, not the end of a long benchmark
+        return {"config": str(config), "seed": seed, "command_s": round(wall, 1), "run_s": float("nan"),
+                "steps": 0, "episodes": 0, "status": f"failed ({done.returncode})", "model": out / "missing.h5"}
     history = pd.read_csv(out / "lunar_lander_history.csv")
     return {"config": str(config), "seed": seed, "command_s": round(wall, 1), "run_s": float(history["elapsed_seconds"].iloc[-1]),
             "steps": int(history["total_steps"].iloc[-1]), "episodes": len(history),
